@@ -1,0 +1,41 @@
+# Shared shell glue for mmuscope's scripts: sourced, never run.
+# Progress lines go to stderr as "[mmuscope] <phase>: <what> (<elapsed>)".
+
+MMUSCOPE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MMUSCOPE_CACHE=${MMUSCOPE_CACHE:-/var/cache/mmuscope}
+export MMUSCOPE_ROOT MMUSCOPE_CACHE
+
+_mmuscope_t0=$(date +%s)
+
+# fmt_secs N: "1m05s" / "42s"
+fmt_secs() {
+	local s=$1
+	if [ "$s" -ge 60 ]; then printf '%dm%02ds' $((s / 60)) $((s % 60)); else printf '%ds' "$s"; fi
+}
+
+# progress PHASE MESSAGE...: one line, with the time since the script started.
+progress() {
+	local phase=$1; shift
+	printf '[mmuscope] %s: %s (%s)\n' "$phase" "$*" "$(fmt_secs $(($(date +%s) - _mmuscope_t0)))" >&2
+}
+
+# die MESSAGE: the one-line error that names the fix.
+die() {
+	printf 'mmuscope: error: %s\n' "$*" >&2
+	exit 1
+}
+
+warn() {
+	printf 'mmuscope: warning: %s\n' "$*" >&2
+}
+
+# kv FILE KEY: value of KEY=value in FILE
+kv() {
+	sed -n "s/^$2=//p" "$1" | head -n 1
+}
+
+# Where a kernel variant lives in the cache. The build dir sits inside the source tree
+# so that kbuild uses a relative srctree (".."): then the compiler command lines of the
+# baseline and the patched tree are identical and ccache serves one from the other.
+kernel_src() { echo "$MMUSCOPE_CACHE/kernel/$1/linux"; }
+kernel_out() { echo "$MMUSCOPE_CACHE/kernel/$1/linux/out-$2"; }

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Recognising kernel splats (oops, panic, lockdep, KASAN, hung task...) in console text. */
+#ifndef MMUSCOPE_SPLAT_H
+#define MMUSCOPE_SPLAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The kind of splat a console line starts, or NULL when it starts none. */
+const char *splat_kind(const char *line);
+
+/* Strip the "[   12.345678] " printk timestamp, if any: returns a pointer into line. */
+const char *splat_strip_time(const char *line);
+
+#endif

@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * testhost: boot a built kernel as a throw-away test host under QEMU, load KVM in a chosen
+ * MMU mode, run one command inside and return its exit status.
+ *
+ * The guest's root is the host's root, read-only over virtio-9p; a host directory (the
+ * share) is mounted read-write at the same path inside, so the command can write results
+ * where the host expects them. testhost/guest-init (PID 1 inside) mounts, loads KVM, runs
+ * the job this program writes into the share, and prints an exit marker with a per-run
+ * nonce on the console. Console (ttyS0) is saved to a file and scanned for splats; the
+ * command's own output comes back on ttyS1 and is copied to our stdout.
+ *
+ * Exit status: the command's, or TH_EXIT_* below when the test host itself failed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "splat.h"
+
+enum {
+	TH_EXIT_TIMEOUT = 124,	/* guest hang: hard timeout hit, QEMU killed */
+	TH_EXIT_SPLAT = 125,	/* oops/panic/lockdep/KASAN/hung task in the console */
+	TH_EXIT_NOSTATUS = 126,	/* QEMU exited before the command finished */
+	TH_EXIT_USAGE = 2,
+};
+
+#define SPLAT_LINES 60		/* lines of a splat we show */
+#define TAIL_LINES 30		/* console tail shown when the guest dies */
+#define MAX_ARGS 128
+
+static volatile sig_atomic_t exiting;
+
+struct opts {
+	const char *kernel;
+	const char *moddir;
+	const char *mode;
+	const char *share;
+	const char *console;
+	const char *append;
+	const char *mem;
+	const char *accel;
+	const char *workdir;
+	int smp;
+	int timeout;
+	bool verbose;
+	char **cmd;
+	int ncmd;
+};
+
+struct console {
+	FILE *log;
+	char line[4096];
+	size_t len;
+	char *tail[TAIL_LINES];		/* ring of the last lines */
+	unsigned int ntail;
+	char *splat[SPLAT_LINES];	/* first splat seen, from its header on */
+	unsigned int nsplat;
+	const char *splat_kind;
+	char marker[64];		/* "mmuscope-exit-<nonce>: " */
+	int status;			/* command status from the marker, -1 until seen */
+	bool started;			/* guest-init reached the job */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: testhost [OPTIONS] -- COMMAND [ARG...]\n"
+"Boot KERNEL under QEMU as a test host, load KVM in MODE, run COMMAND inside, exit with\n"
+"its status. The host root is the guest's root (read-only, 9p); SHARE is writable.\n"
+"\n"
+"  -k, --kernel=BZIMAGE   kernel to boot (required)\n"
+"  -d, --modules=DIR      kbuild output dir holding kvm.ko (default: BZIMAGE's, 3 levels up)\n"
+"  -m, --mode=MODE        shadow (npt=0/ept=0), tdp-legacy (tdp_mmu=0), tdp, or none\n"
+"                         (KVM not loaded); default shadow\n"
+"  -s, --share=DIR        host dir mounted read-write at the same path (default: a temp dir)\n"
+"  -c, --console=FILE     save the serial console here (default: SHARE/console.log)\n"
+"  -t, --timeout=SECS     hard timeout for boot+command (default 900)\n"
+"  -C, --cwd=DIR          working directory of COMMAND (default: the current one)\n"
+"      --mem=SIZE         guest memory (default 6G)\n"
+"      --smp=N            vCPUs (default: host CPUs)\n"
+"      --accel=A          auto, tcg or kvm (default auto: kvm only if /proc/cpuinfo has vmx/svm)\n"
+"  -a, --append=ARGS      extra kernel command line\n"
+"  -v, --verbose          echo the console to stderr\n"
+"\n"
+"Environment: MMUSCOPE_* and PATH are passed to COMMAND; MMUSCOPE_KVM_PARAMS adds kvm.ko\n"
+"parameters (e.g. \"eager_page_split=0\").\n"
+"Exit: COMMAND's status; 124 timeout (guest hang), 125 kernel splat, 126 test host died.\n"
+"Example: testhost -k out/arch/x86/boot/bzImage -m shadow -- ./dirty_log_test -i 4\n");
+}
+
+static void fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("testhost: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(TH_EXIT_USAGE);
+}
+
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatal("out of memory");
+	return s;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void on_signal(int sig)
+{
+	exiting = sig;
+}
+
+/* Write s as one single-quoted shell word. */
+static void shell_quote(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+static bool cpu_has_virt(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		found = strstr(line, " vmx") || strstr(line, " svm");
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+static void write_job(const struct opts *o, const char *jobdir, const char *nonce)
+{
+	char *path = xasprintf("%s/job", jobdir), *tmp = xasprintf("%s/job.tmp", jobdir);
+	extern char **environ;
+	FILE *f;
+	int i;
+
+	f = fopen(tmp, "w");
+	if (!f)
+		fatal("cannot write %s: %s", tmp, strerror(errno));
+	fprintf(f, "# written by testhost, sourced by guest-init\n");
+	for (char **e = environ; *e; e++) {
+		const char *eq = strchr(*e, '=');
+
+		if (!eq || (strncmp(*e, "MMUSCOPE_", 9) && strncmp(*e, "PATH=", 5) &&
+			    strncmp(*e, "CI=", 3)))
+			continue;
+		fprintf(f, "export %.*s=", (int)(eq - *e), *e);
+		shell_quote(f, eq + 1);
+		fputc('\n', f);
+	}
+	fprintf(f, "MMUSCOPE_NONCE=%s\nMMUSCOPE_MODE=%s\nMMUSCOPE_MODDIR=", nonce, o->mode);
+	shell_quote(f, o->moddir);
+	fprintf(f, "\nMMUSCOPE_CWD=");
+	shell_quote(f, o->workdir);
+	fprintf(f, "\nset --");
+	for (i = 0; i < o->ncmd; i++) {
+		fputc(' ', f);
+		shell_quote(f, o->cmd[i]);
+	}
+	fputc('\n', f);
+	if (fclose(f) || rename(tmp, path))
+		fatal("cannot write %s: %s", path, strerror(errno));
+	free(path);
+	free(tmp);
+}
+
+static void remember(char **ring, unsigned int size, unsigned int *n, const char *line)
+{
+	unsigned int slot = *n % size;
+
+	free(ring[slot]);
+	ring[slot] = strdup(line);
+	(*n)++;
+}
+
+static void console_line(struct console *c, bool verbose)
+{
+	const char *kind, *text;
+
+	c->line[c->len] = '\0';
+	if (c->len && c->line[c->len - 1] == '\r')
+		c->line[--c->len] = '\0';
+	if (c->log)
+		fprintf(c->log, "%s\n", c->line);
+	if (verbose)
+		fprintf(stderr, "%s\n", c->line);
+	remember(c->tail, TAIL_LINES, &c->ntail, c->line);
+
+	text = splat_strip_time(c->line);
+	if (!strncmp(text, c->marker, strlen(c->marker)))
+		c->status = atoi(text + strlen(c->marker));
+	else if (!strncmp(text, "mmuscope-start", 14))
+		c->started = true;
+
+	if (c->splat_kind) {
+		if (c->nsplat < SPLAT_LINES)
+			c->splat[c->nsplat++] = strdup(c->line);
+	} else if ((kind = splat_kind(c->line))) {
+		c->splat_kind = kind;
+		c->splat[c->nsplat++] = strdup(c->line);
+	}
+	c->len = 0;
+}
+
+static void console_feed(struct console *c, const char *buf, size_t n, bool verbose)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n' || c->len == sizeof(c->line) - 1) {
+			console_line(c, verbose);
+			if (buf[i] == '\n')
+				continue;
+		}
+		c->line[c->len++] = buf[i];
+	}
+}
+
+static void print_tail(const struct console *c)
+{
+	unsigned int n = c->ntail < TAIL_LINES ? c->ntail : TAIL_LINES;
+	unsigned int i;
+
+	fprintf(stderr, "testhost: last %u console lines:\n", n);
+	for (i = c->ntail - n; i < c->ntail; i++)
+		fprintf(stderr, "  | %s\n", c->tail[i % TAIL_LINES]);
+}
+
+/* Copy what the command wrote to ttyS1 (a file QEMU appends to) to our stdout. */
+static void pump_output(int fd)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		size_t off = 0;
+
+		/* The UART gives us CRLF line ends; print plain LF. */
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\r')
+				continue;
+			buf[off++] = buf[i];
+		}
+		fwrite(buf, 1, off, stdout);
+	}
+	fflush(stdout);
+}
+
+static pid_t start_qemu(const struct opts *o, const char *share, const char *jobdir,
+			const char *nonce, int console_fd)
+{
+	static char root_fsdev[] = "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap";
+	const char *init = getenv("MMUSCOPE_GUEST_INIT");
+	char *share_fsdev, *out_serial, *append, smp[16];
+	const char *argv[MAX_ARGS];
+	bool kvm;
+	int n = 0;
+	pid_t pid;
+
+	kvm = !strcmp(o->accel, "kvm") || (!strcmp(o->accel, "auto") && cpu_has_virt());
+	share_fsdev = xasprintf("local,id=share,path=%s,security_model=none,multidevs=remap", share);
+	out_serial = xasprintf("file:%s/output", jobdir);
+	snprintf(smp, sizeof(smp), "%d", o->smp);
+	if (!init)
+		init = MMUSCOPE_TESTHOST_DIR "/guest-init";
+	append = xasprintf("console=ttyS0 root=/dev/root rootfstype=9p "
+			   "rootflags=trans=virtio,version=9p2000.L,msize=512000 ro "
+			   "init=%s panic=-1 oops=panic printk.devkmsg=on "
+			   "MMUSCOPE_SHARE=%s MMUSCOPE_JOB=%s/job MMUSCOPE_NONCE=%s %s",
+		 init, share, jobdir, nonce, o->append ? o->append : "");
+	if (strlen(append) >= 2048)	/* COMMAND_LINE_SIZE on x86 */
+		fatal("kernel command line too long (%zu bytes): shorten the share path or --append",
+		      strlen(append));
+
+	argv[n++] = "qemu-system-x86_64";
+	if (kvm) {
+		argv[n++] = "-accel"; argv[n++] = "kvm";
+		argv[n++] = "-cpu"; argv[n++] = "host";
+	} else {
+		argv[n++] = "-accel"; argv[n++] = "tcg,thread=multi";
+		argv[n++] = "-cpu"; argv[n++] = "max";
+	}
+	argv[n++] = "-m"; argv[n++] = o->mem;
+	argv[n++] = "-smp"; argv[n++] = smp;
+	argv[n++] = "-nodefaults";
+	argv[n++] = "-no-reboot";
+	argv[n++] = "-display"; argv[n++] = "none";
+	argv[n++] = "-serial"; argv[n++] = "stdio";
+	argv[n++] = "-serial"; argv[n++] = out_serial;
+	argv[n++] = "-kernel"; argv[n++] = o->kernel;
+	argv[n++] = "-append"; argv[n++] = append;
+	argv[n++] = "-fsdev"; argv[n++] = root_fsdev;
+	argv[n++] = "-device"; argv[n++] = "virtio-9p-pci,fsdev=root,mount_tag=/dev/root";
+	argv[n++] = "-fsdev"; argv[n++] = share_fsdev;
+	argv[n++] = "-device"; argv[n++] = "virtio-9p-pci,fsdev=share,mount_tag=mmuscope_share";
+	argv[n] = NULL;
+
+	pid = fork();
+	if (pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+
+		dup2(devnull, STDIN_FILENO);
+		dup2(console_fd, STDOUT_FILENO);
+		dup2(console_fd, STDERR_FILENO);
+		setpgid(0, 0);	/* keep terminal ^C for us: we stop QEMU ourselves */
+		execvp(argv[0], (char **)argv);
+		fprintf(stderr, "testhost: cannot run qemu-system-x86_64: %s "
+			"(install qemu-system-x86: make deps)\n", strerror(errno));
+		_exit(127);
+	}
+	fprintf(stderr, "testhost: booting %s (%s, %s, mode %s, timeout %ds)\n", o->kernel,
+		kvm ? "KVM" : "TCG", o->mem, o->mode, o->timeout);
+	return pid;
+}
+
+static void parse_args(struct opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "modules", required_argument, NULL, 'd' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "share", required_argument, NULL, 's' },
+		{ "console", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "cwd", required_argument, NULL, 'C' },
+		{ "append", required_argument, NULL, 'a' },
+		{ "mem", required_argument, NULL, 'M' },
+		{ "smp", required_argument, NULL, 'S' },
+		{ "accel", required_argument, NULL, 'A' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char *end;
+	long v;
+	int c;
+
+	o->mode = "shadow";
+	o->mem = "6G";
+	o->accel = "auto";
+	o->timeout = 900;
+	o->smp = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	while ((c = getopt_long(argc, argv, "+k:d:m:s:c:t:C:a:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': o->kernel = optarg; break;
+		case 'd': o->moddir = optarg; break;
+		case 'm': o->mode = optarg; break;
+		case 's': o->share = optarg; break;
+		case 'c': o->console = optarg; break;
+		case 'C': o->workdir = optarg; break;
+		case 'a': o->append = optarg; break;
+		case 'M': o->mem = optarg; break;
+		case 'A': o->accel = optarg; break;
+		case 'v': o->verbose = true; break;
+		case 't':
+		case 'S':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1 || v > 86400)
+				fatal("--%s takes a number from 1 to 86400, not '%s'",
+				      c == 't' ? "timeout" : "smp", optarg);
+			if (c == 't')
+				o->timeout = (int)v;
+			else
+				o->smp = (int)v;
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(TH_EXIT_USAGE);
+		}
+	}
+	if (!o->kernel)
+		fatal("--kernel is required (e.g. $(make -s kernel-path)): see --help");
+	if (optind >= argc)
+		fatal("no command given: testhost [OPTIONS] -- COMMAND [ARG...]");
+	if (strcmp(o->mode, "shadow") && strcmp(o->mode, "tdp-legacy") &&
+	    strcmp(o->mode, "tdp") && strcmp(o->mode, "none"))
+		fatal("unknown --mode '%s': use shadow, tdp-legacy, tdp or none", o->mode);
+	if (strcmp(o->accel, "auto") && strcmp(o->accel, "tcg") && strcmp(o->accel, "kvm"))
+		fatal("unknown --accel '%s': use auto, tcg or kvm", o->accel);
+	if (access(o->kernel, R_OK))
+		fatal("kernel %s: %s (build it: make kernels)", o->kernel, strerror(errno));
+	o->cmd = argv + optind;
+	o->ncmd = argc - optind;
+}
+
+/* The kbuild output dir of a bzImage: <out>/arch/x86/boot/bzImage. */
+static char *default_moddir(const char *kernel)
+{
+	char *dir = realpath(kernel, NULL);
+	int up;
+
+	if (!dir)
+		fatal("kernel %s: %s", kernel, strerror(errno));
+	for (up = 0; up < 4; up++) {
+		char *slash = strrchr(dir, '/');
+
+		if (!slash || slash == dir)
+			fatal("cannot derive the module dir from %s: pass --modules", kernel);
+		*slash = '\0';
+	}
+	return dir;
+}
+
+static char *absolute(const char *path)
+{
+	char *abs = realpath(path, NULL);
+
+	if (!abs)
+		fatal("%s: %s", path, strerror(errno));
+	if (strpbrk(abs, " \t\n'\""))
+		fatal("%s: paths with blanks or quotes cannot cross the kernel command line", abs);
+	return abs;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct console con = { .status = -1 };
+	char tmpl[] = "/tmp/mmuscope-testhost.XXXXXX";
+	char *jobdir, *outpath, *jobfile, nonce[17], cwd[PATH_MAX], buf[8192];
+	bool own_share = false, marker_seen = false;
+	double t0, deadline, marker_time = 0;
+	int pipefd[2], outfd = -1, wstatus = 0, ret;
+	pid_t qemu;
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	parse_args(&o, argc, argv);
+	if (!o.moddir)
+		o.moddir = default_moddir(o.kernel);
+	o.moddir = absolute(o.moddir);
+	if (!o.workdir)
+		o.workdir = getcwd(cwd, sizeof(cwd));
+	if (!o.share) {
+		if (!mkdtemp(tmpl))
+			fatal("mkdtemp: %s", strerror(errno));
+		o.share = tmpl;
+		own_share = true;
+	}
+	o.share = absolute(o.share);
+
+	srandom((unsigned int)(time(NULL) ^ getpid()));
+	snprintf(nonce, sizeof(nonce), "%08lx%08lx", random() & 0xffffffffL, random() & 0xffffffffL);
+	jobdir = xasprintf("%s/.testhost-%s", o.share, nonce);
+	if (mkdir(jobdir, 0755))
+		fatal("mkdir %s: %s", jobdir, strerror(errno));
+	write_job(&o, jobdir, nonce);
+	outpath = xasprintf("%s/output", jobdir);
+	outfd = open(outpath, O_RDONLY | O_CREAT, 0644);
+	snprintf(con.marker, sizeof(con.marker), "mmuscope-exit-%s: ", nonce);
+
+	if (!o.console) {
+		/* A temp share is removed at exit: its console log goes beside it. */
+		o.console = xasprintf(own_share ? "%s.console.log" : "%s/console.log", o.share);
+	}
+	con.log = fopen(o.console, "w");
+	if (!con.log)
+		fatal("cannot write the console log %s: %s", o.console, strerror(errno));
+	setvbuf(con.log, NULL, _IOLBF, 0);
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		fatal("pipe: %s", strerror(errno));
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	t0 = now();
+	deadline = t0 + o.timeout;
+	qemu = start_qemu(&o, o.share, jobdir, nonce, pipefd[1]);
+	close(pipefd[1]);
+
+	for (;;) {
+		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		int r = poll(&pfd, 1, 200);
+
+		pump_output(outfd);
+		if (r > 0) {
+			ssize_t n = read(pipefd[0], buf, sizeof(buf));
+
+			if (n > 0) {
+				console_feed(&con, buf, (size_t)n, o.verbose);
+				if (con.status >= 0 && !marker_seen) {
+					marker_seen = true;
+					marker_time = now();
+				}
+				continue;
+			}
+			if (n == 0)
+				break;	/* QEMU closed its stdout: it is exiting */
+		}
+		if (exiting) {
+			fprintf(stderr, "testhost: interrupted, stopping the test host\n");
+			break;
+		}
+		if (now() > deadline) {
+			fprintf(stderr, "testhost: error: guest hang: no exit after %d s "
+				"(raise --timeout, or see the console %s)\n", o.timeout, o.console);
+			break;
+		}
+		/* After the marker the guest only has to reboot; don't wait forever. */
+		if (marker_seen && now() - marker_time > 20)
+			break;
+	}
+	if (con.len)
+		console_line(&con, o.verbose);
+	kill(qemu, SIGTERM);
+	for (int i = 0; i < 50 && waitpid(qemu, &wstatus, WNOHANG) == 0; i++)
+		usleep(100000);
+	if (waitpid(qemu, &wstatus, WNOHANG) == 0) {
+		kill(qemu, SIGKILL);
+		waitpid(qemu, &wstatus, 0);
+	}
+	pump_output(outfd);
+	close(outfd);
+	fclose(con.log);
+
+	if (con.splat_kind) {
+		fprintf(stderr, "testhost: error: %s in the test host's console (%s):\n",
+			con.splat_kind, o.console);
+		for (unsigned int i = 0; i < con.nsplat; i++)
+			fprintf(stderr, "  | %s\n", con.splat[i]);
+		ret = TH_EXIT_SPLAT;
+	} else if (exiting) {
+		ret = 128 + exiting;
+	} else if (con.status >= 0) {
+		ret = con.status;
+	} else if (now() > deadline) {
+		print_tail(&con);
+		ret = TH_EXIT_TIMEOUT;
+	} else {
+		fprintf(stderr, "testhost: error: the test host stopped before the command "
+			"finished (%s; console %s)\n",
+			con.started ? "during the command" : "during boot", o.console);
+		print_tail(&con);
+		ret = TH_EXIT_NOSTATUS;
+	}
+	fprintf(stderr, "testhost: exit %d after %.0f s\n", ret, now() - t0);
+
+	unlink(outpath);
+	jobfile = xasprintf("%s/job", jobdir);
+	unlink(jobfile);
+	rmdir(jobdir);
+	if (own_share)
+		rmdir(o.share);
+	return ret;
+}

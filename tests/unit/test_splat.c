@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests for the test host's console splat recogniser (testhost/splat.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "splat.h"
+
+static void strips_printk_time(void **state)
+{
+	(void)state;
+	assert_string_equal(splat_strip_time("[    1.234567] hello"), "hello");
+	assert_string_equal(splat_strip_time("[12345.000001] x"), "x");
+	assert_string_equal(splat_strip_time("[ not a time] x"), "[ not a time] x");
+	assert_string_equal(splat_strip_time("plain"), "plain");
+	assert_string_equal(splat_strip_time("[1.0"), "[1.0");
+}
+
+static void recognises_splats(void **state)
+{
+	(void)state;
+	assert_string_equal(splat_kind("[    3.1] Kernel panic - not syncing: Requested init /x failed"), "panic");
+	assert_string_equal(splat_kind("[    3.1] BUG: KASAN: slab-use-after-free in pte_list_remove+0x1/0x2"), "KASAN report");
+	assert_string_equal(splat_kind("[    3.1] WARNING: possible circular locking dependency detected"), "lockdep");
+	assert_string_equal(splat_kind("[    3.1] WARNING: suspicious RCU usage"), "lockdep (RCU)");
+	assert_string_equal(splat_kind("[    3.1] WARNING: CPU: 1 PID: 77 at arch/x86/kvm/mmu/mmu.c:1234 f+0x1/0x2 [kvm]"), "WARN");
+	assert_string_equal(splat_kind("[  245.1] INFO: task kworker/0:1:12 blocked for more than 122 seconds."), "hung task");
+	assert_string_equal(splat_kind("[    3.1] BUG: sleeping function called from invalid context at mm/slub.c:1"), "atomic sleep");
+	assert_string_equal(splat_kind("[    3.1] Oops: general protection fault, probably for non-canonical address"), "oops");
+	assert_string_equal(splat_kind("[    3.1] BUG: unable to handle page fault for address: 0000000000000008"), "BUG");
+	assert_string_equal(splat_kind("[    3.1] watchdog: BUG: soft lockup - CPU#0 stuck for 22s!"), "soft lockup");
+	assert_string_equal(splat_kind("Kernel panic - not syncing: Attempted to kill init!"), "panic");
+}
+
+static void ignores_ordinary_lines(void **state)
+{
+	(void)state;
+	assert_null(splat_kind("[    0.000000] Linux version 6.12.117-mmuscope-baseline"));
+	assert_null(splat_kind("[    2.0] kvm_amd: Nested Virtualization enabled"));
+	assert_null(splat_kind("mmuscope-exit-0123456789abcdef: 0"));
+	assert_null(splat_kind("[    2.0] no BUG: here, it is not at the start"));
+	assert_null(splat_kind(""));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(strips_printk_time),
+		cmocka_unit_test(recognises_splats),
+		cmocka_unit_test(ignores_ordinary_lines),
+	};
+
+	return cmocka_run_group_tests_name("splat", tests, NULL, NULL);
+}
