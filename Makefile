@@ -32,7 +32,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps tools kernel kernels selftests-build selftests vm test unit-tests clean help
+.PHONY: all deps tools kernel kernels kernel-path selftests-build selftests vm test unit-tests bench compare clean help
 
 all: tools
 
@@ -46,7 +46,10 @@ deps:
 
 # --- programs ---------------------------------------------------------------------------
 TESTHOST := $(OUTPUT)/bin/testhost
-tools: $(TESTHOST)
+BPF_TOOLS := mmuprobe
+LOADER_OBJS := ksyms hist zapreason
+ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/dlpt_parse
+tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS)
 
 $(OUTPUT)/obj/testhost/%.o: testhost/%.c testhost/splat.h | $(OUTPUT)/obj/testhost
 	$(call msg,CC,$@)
@@ -57,6 +60,59 @@ $(TESTHOST): $(OUTPUT)/obj/testhost/testhost.o $(OUTPUT)/obj/testhost/splat.o | 
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
 $(OUTPUT)/bin $(OUTPUT)/obj/testhost $(OUTPUT)/obj/tests:
+	$(Q)mkdir -p $@
+
+# --- probes: bpf/x.bpf.c -> x.bpf.o -> x.skel.h -> loader/x.c -> bin/x --------------------
+# vmlinux.h comes from the running kernel's BTF (plus kvm's module BTF where KVM is a
+# module); the object is CO-RE, so the same file loads on the 6.12 test host.
+CLANG ?= clang
+BPFTOOL ?= bpftool
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function
+LOADER_LIBS := -lbpf -lelf -lz -ljson-c
+
+$(OUTPUT)/bpf/vmlinux.h: | $(OUTPUT)/bpf
+	$(call msg,BTF,$@)
+	$(Q)test -r /sys/kernel/btf/vmlinux || { echo "mmuscope: error: no /sys/kernel/btf/vmlinux: build on a kernel with CONFIG_DEBUG_INFO_BTF=y" >&2; exit 1; }
+	$(Q)if [ -r /sys/kernel/btf/kvm ]; then \
+		$(BPFTOOL) btf dump file /sys/kernel/btf/kvm -B /sys/kernel/btf/vmlinux format c; \
+	else $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c; fi >$@.tmp && mv $@.tmp $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(OUTPUT)/bpf/vmlinux.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -I$(OUTPUT)/bpf -Ibpf -c $< -o $@
+
+$(OUTPUT)/bpf/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< >$@.tmp && mv $@.tmp $@
+
+$(OUTPUT)/obj/loader/%.o: loader/%.c $(wildcard loader/*.h) | $(OUTPUT)/obj/loader
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibpf -Iloader -I$(OUTPUT)/bpf -c $< -o $@
+
+$(foreach t,$(BPF_TOOLS),$(OUTPUT)/obj/loader/$(t).o): $(OUTPUT)/obj/loader/%.o: $(OUTPUT)/bpf/%.skel.h
+
+$(OUTPUT)/bin/%: $(OUTPUT)/obj/loader/%.o $(patsubst %,$(OUTPUT)/obj/loader/%.o,$(LOADER_OBJS)) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LOADER_LIBS) -o $@
+
+$(OUTPUT)/bpf $(OUTPUT)/obj/loader:
+	$(Q)mkdir -p $@
+
+# --- analysis ------------------------------------------------------------------------------
+$(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) | $(OUTPUT)/obj/analysis
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ianalysis -c $< -o $@
+
+$(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
+
+# --- workloads' parsers -----------------------------------------------------------------------
+$(OUTPUT)/bin/dlpt_parse: workloads/dlpt_parse.c | $(OUTPUT)/bin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -ljson-c -o $@
+
+$(OUTPUT)/obj/analysis:
 	$(Q)mkdir -p $@
 
 # --- kernels ------------------------------------------------------------------------------
@@ -90,7 +146,8 @@ selftests: $(TESTHOST) selftests-build
 		$(OUTPUT)/selftests/$(VARIANT)-$(CONFIG)-$(MODE)/result.json
 
 # --- tests ----------------------------------------------------------------------------------
-UNIT_TESTS := $(OUTPUT)/bin/test_splat
+UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats
+TEST_PROGS := $(OUTPUT)/bin/dirtylog_vmm
 
 $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
 	$(call msg,CC,$@)
@@ -100,13 +157,44 @@ $(OUTPUT)/bin/test_splat: $(OUTPUT)/obj/tests/test_splat.o $(OUTPUT)/obj/testhos
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
 
+$(OUTPUT)/bin/test_loader: $(OUTPUT)/obj/tests/test_loader.o $(OUTPUT)/obj/loader/hist.o $(OUTPUT)/obj/loader/zapreason.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
+
+$(OUTPUT)/obj/tests/test_loader.o: CFLAGS += -Iloader
+$(OUTPUT)/obj/tests/test_stats.o: CFLAGS += -Ianalysis
+
+$(OUTPUT)/bin/test_stats: $(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -lgsl -lgslcblas -lm -o $@
+
+# A tiny VMM that the probe tests check the probes against.
+$(OUTPUT)/bin/dirtylog_vmm: tests/dirtylog_vmm.c | $(OUTPUT)/bin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
 unit-tests: $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do $$t || exit 1; done
 
 # Everything: unit tests, both kernels built and booted, selftests in shadow mode on both.
 test: deps
-	$(Q)$(MAKE) --no-print-directory tools $(UNIT_TESTS)
+	$(Q)$(MAKE) --no-print-directory tools $(UNIT_TESTS) $(TEST_PROGS)
 	$(Q)tests/run
+
+# --- the main job ---------------------------------------------------------------------------
+PROFILE ?= ci
+bench: deps
+	$(Q)$(MAKE) --no-print-directory tools
+	$(Q)kernel-patches/build-kernel baseline bench
+	$(Q)kernel-patches/build-kernel patched bench
+	$(Q)testhost/build-selftests baseline bench
+	$(Q)testhost/build-selftests patched bench
+	$(Q)ci/bench $(PROFILE)
+
+# Any two result sets: make compare BASE=results/<run>/baseline NEW=results/<run2>/patched
+compare: $(OUTPUT)/bin/compare
+	$(Q)test -n "$(BASE)" -a -n "$(NEW)" || { echo "usage: make compare BASE=dir NEW=dir" >&2; exit 2; }
+	$(Q)$(OUTPUT)/bin/compare -m analysis/metrics.conf $(BASE) $(NEW)
 
 clean:
 	rm -rf $(OUTPUT)

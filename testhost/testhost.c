@@ -171,6 +171,11 @@ static bool cpu_has_virt(void)
 	return found;
 }
 
+static bool use_kvm(const struct opts *o)
+{
+	return !strcmp(o->accel, "kvm") || (!strcmp(o->accel, "auto") && cpu_has_virt());
+}
+
 static void write_job(const struct opts *o, const char *jobdir, const char *nonce)
 {
 	char *path = xasprintf("%s/job", jobdir), *tmp = xasprintf("%s/job.tmp", jobdir);
@@ -192,6 +197,8 @@ static void write_job(const struct opts *o, const char *jobdir, const char *nonc
 		shell_quote(f, eq + 1);
 		fputc('\n', f);
 	}
+	/* The accelerator tells the job whether nested SVM/VMX is emulated by TCG. */
+	fprintf(f, "export MMUSCOPE_ACCEL=%s\n", use_kvm(o) ? "kvm" : "tcg");
 	fprintf(f, "MMUSCOPE_NONCE=%s\nMMUSCOPE_MODE=%s\nMMUSCOPE_MODDIR=", nonce, o->mode);
 	shell_quote(f, o->moddir);
 	fprintf(f, "\nMMUSCOPE_CWD=");
@@ -301,7 +308,7 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 	int n = 0;
 	pid_t pid;
 
-	kvm = !strcmp(o->accel, "kvm") || (!strcmp(o->accel, "auto") && cpu_has_virt());
+	kvm = use_kvm(o);
 	share_fsdev = xasprintf("local,id=share,path=%s,security_model=none,multidevs=remap", share);
 	out_serial = xasprintf("file:%s/output", jobdir);
 	snprintf(smp, sizeof(smp), "%d", o->smp);

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * compare: two result sets, metric by metric, with significance.
+ *
+ *   compare [-m METRICS] [-r REPORT.md] BASE_DIR NEW_DIR
+ *
+ * A result set is a directory of <mode>/<workload>/<rep>.json (as `make bench` writes
+ * under results/<run>/<kernel>/). Metrics, their direction and regression threshold come
+ * from analysis/metrics.conf. For every metric and mode: n, mean, median, sd, 95% CI,
+ * the ratio new/base, Welch's p-value and a mark (mmtests-style: "+" significantly better,
+ * "-" significantly worse, blank not significant at p < 0.05).
+ *
+ * Exit: 0 no regression; 1 a significant regression beyond its threshold (named on
+ * stderr); 2 bad input (a corrupt file, a workload in one set only, no metric at all):
+ * the rest is still compared and reported.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
+
+#include "stats.h"
+
+#define MAX_METRICS 128
+#define MAX_REPS 1024
+#define MAX_NAMES 256
+
+struct metric {
+	char name[64];
+	char workloads[64];	/* fnmatch pattern */
+	char path[256];		/* dotted path into a rep's JSON; numbers index arrays */
+	bool lower_is_better;
+	double threshold;	/* percent */
+};
+
+static struct metric metrics[MAX_METRICS];
+static int nmetrics;
+static int input_errors;
+
+static void input_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void input_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("compare: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	input_errors++;
+}
+
+static int load_metrics(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	char line[512];
+	int lineno = 0;
+
+	if (!f) {
+		fprintf(stderr, "compare: error: cannot read %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct metric *m = &metrics[nmetrics];
+		char better[16];
+
+		lineno++;
+		if (line[strspn(line, " \t")] == '#' || line[strspn(line, " \t\n")] == '\0')
+			continue;
+		if (nmetrics == MAX_METRICS ||
+		    sscanf(line, "%63s %63s %255s %15s %lf", m->name, m->workloads, m->path,
+			   better, &m->threshold) != 5 ||
+		    (strcmp(better, "lower") && strcmp(better, "higher"))) {
+			fprintf(stderr, "compare: error: %s:%d: want 'NAME WORKLOADS PATH lower|higher "
+				"THRESHOLD%%'\n", file, lineno);
+			fclose(f);
+			return -1;
+		}
+		m->lower_is_better = !strcmp(better, "lower");
+		nmetrics++;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Follow a dotted path; NULL if any step is missing. */
+static struct json_object *json_path(struct json_object *o, const char *path)
+{
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save)) {
+		char *end;
+		long idx = strtol(tok, &end, 10);
+
+		if (*end == '\0' && json_object_is_type(o, json_type_array))
+			o = json_object_array_get_idx(o, (size_t)idx);
+		else if (!json_object_object_get_ex(o, tok, &o))
+			return NULL;
+	}
+	return o;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names of the entries of dir (directories or *.json files). */
+static int list_dir(const char *dir, bool want_dirs, char **names, int max)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) && n < max) {
+		char path[4096];
+		struct stat st;
+		size_t len = strlen(e->d_name);
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st))
+			continue;
+		if (want_dirs ? !S_ISDIR(st.st_mode) :
+		    !(S_ISREG(st.st_mode) && len > 5 && !strcmp(e->d_name + len - 5, ".json")))
+			continue;
+		names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(*names), cmp_str);
+	return n;
+}
+
+static void free_names(char **names, int n)
+{
+	while (n-- > 0)
+		free(names[n]);
+}
+
+/* True the first time path is passed: each bad file is reported once, not per metric. */
+static bool first_report_of(const char *path)
+{
+	static char *seen[MAX_REPS];
+	static int nseen;
+	int i;
+
+	for (i = 0; i < nseen; i++)
+		if (!strcmp(seen[i], path))
+			return false;
+	if (nseen < MAX_REPS)
+		seen[nseen++] = strdup(path);
+	return true;
+}
+
+/* The values of metric m over the reps in dir. Corrupt files are reported and skipped. */
+static size_t collect(const char *dir, const struct metric *m, double *out)
+{
+	char *reps[MAX_REPS];
+	int n = list_dir(dir, false, reps, MAX_REPS), i;
+	size_t k = 0;
+
+	for (i = 0; i < n; i++) {
+		char path[4096];
+		struct json_object *doc, *v;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, reps[i]);
+		doc = json_object_from_file(path);
+		if (!doc) {
+			if (first_report_of(path))
+				input_error("%s is not valid JSON: rerun that repetition or delete it", path);
+			continue;
+		}
+		v = json_path(doc, m->path);
+		if (v && (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+			out[k++] = json_object_get_double(v);
+		json_object_put(doc);
+	}
+	free_names(reps, n);
+	return k;
+}
+
+struct row {
+	char metric[64], mode[64], workload[64];
+	struct summary base, new;
+	double ratio, p;
+	char mark;
+	bool regression;
+	const struct metric *m;
+};
+
+static void print_row(FILE *f, const struct row *r)
+{
+	fprintf(f, "| %s | %s | %s | %zu/%zu | %.4g ± %.2g | %.4g ± %.2g | %.3f | [%.4g, %.4g] | %.3g | %c |\n",
+		r->metric, r->mode, r->workload, r->base.n, r->new.n, r->base.mean, r->base.sd, r->new.mean,
+		r->new.sd, r->ratio, r->new.ci_lo, r->new.ci_hi, r->p, r->mark);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: compare [-m METRICS] [-r REPORT.md] BASE_DIR NEW_DIR\n"
+		"  BASE_DIR, NEW_DIR: results/<run>/<kernel> (holding <mode>/<workload>/<rep>.json)\n"
+		"  -m  metric definitions (default analysis/metrics.conf)\n"
+		"  -r  also write the comparison as Markdown here (atomically)\n"
+		"exit: 0 no regression, 1 significant regression beyond threshold, 2 bad input\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *metrics_file = "analysis/metrics.conf", *report = NULL, *base, *new;
+	static struct row rows[MAX_METRICS * 64];
+	char *modes[MAX_NAMES];
+	double ratios[MAX_METRICS * 64];
+	int nrows = 0, nratios = 0, nmodes, regressions = 0, opt, i, j, k;
+	FILE *out = stdout, *rf = NULL;
+	char tmp[4096];
+
+	while ((opt = getopt(argc, argv, "m:r:h")) != -1) {
+		switch (opt) {
+		case 'm': metrics_file = optarg; break;
+		case 'r': report = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		usage(stderr);
+		return 2;
+	}
+	base = argv[optind];
+	new = argv[optind + 1];
+	if (load_metrics(metrics_file))
+		return 2;
+
+	nmodes = list_dir(base, true, modes, MAX_NAMES);
+	if (nmodes <= 0) {
+		fprintf(stderr, "compare: error: %s holds no <mode>/<workload>/<rep>.json: is it a "
+			"results/<run>/<kernel> directory?\n", base);
+		return 2;
+	}
+	for (i = 0; i < nmodes; i++) {
+		char bdir[4096], ndir[4096], *wls[MAX_NAMES], *nwls[MAX_NAMES];
+		int nwl, nnwl;
+
+		snprintf(bdir, sizeof(bdir), "%s/%s", base, modes[i]);
+		snprintf(ndir, sizeof(ndir), "%s/%s", new, modes[i]);
+		nwl = list_dir(bdir, true, wls, MAX_NAMES);
+		nnwl = list_dir(ndir, true, nwls, MAX_NAMES);
+		if (nnwl < 0) {
+			input_error("mode %s is in %s but not in %s: the runs differ", modes[i], base, new);
+			nnwl = 0;
+		}
+		/* Workloads in one set only: reported, not compared. */
+		for (k = 0; k < nnwl; k++) {
+			bool found = false;
+
+			for (j = 0; j < nwl; j++)
+				found |= !strcmp(wls[j], nwls[k]);
+			if (!found)
+				input_error("workload %s/%s is only in %s", modes[i], nwls[k], new);
+		}
+		for (j = 0; j < nwl; j++) {
+			bool in_new = false;
+
+			for (k = 0; k < nnwl; k++)
+				in_new |= !strcmp(wls[j], nwls[k]);
+			if (!in_new) {
+				input_error("workload %s/%s is only in %s", modes[i], wls[j], base);
+				continue;
+			}
+			for (k = 0; k < nmetrics; k++) {
+				const struct metric *m = &metrics[k];
+				double bv[MAX_REPS], nv[MAX_REPS], t, df;
+				char bw[8192], nw[8192];
+				struct row *r;
+				size_t nb, nn;
+
+				if (fnmatch(m->workloads, wls[j], 0))
+					continue;
+				snprintf(bw, sizeof(bw), "%s/%s", bdir, wls[j]);
+				snprintf(nw, sizeof(nw), "%s/%s", ndir, wls[j]);
+				nb = collect(bw, m, bv);
+				nn = collect(nw, m, nv);
+				if (!nb || !nn)
+					continue;	/* metric absent (e.g. a degraded probe tier) */
+				if (nb != nn)
+					fprintf(stderr, "compare: warning: %s %s/%s: %zu repetitions in base, "
+						"%zu in new (a missing repetition?)\n", m->name, modes[i],
+						wls[j], nb, nn);
+				r = &rows[nrows++];
+				snprintf(r->metric, sizeof(r->metric), "%s", m->name);
+				snprintf(r->mode, sizeof(r->mode), "%s", modes[i]);
+				snprintf(r->workload, sizeof(r->workload), "%s", wls[j]);
+				r->m = m;
+				r->base = summarize(bv, nb);
+				r->new = summarize(nv, nn);
+				r->ratio = r->base.mean != 0.0 ? r->new.mean / r->base.mean : NAN;
+				r->p = welch_p(&r->base, &r->new, &t, &df);
+				r->mark = ' ';
+				if (r->p < 0.05 && r->new.mean != r->base.mean) {
+					bool better = (r->new.mean < r->base.mean) == m->lower_is_better;
+
+					r->mark = better ? '+' : '-';
+					r->regression = !better &&
+						fabs(r->ratio - 1.0) * 100.0 > m->threshold;
+				}
+				if (isfinite(r->ratio) && r->ratio > 0)
+					ratios[nratios++] = m->lower_is_better ? r->ratio : 1.0 / r->ratio;
+				if (r->regression) {
+					fprintf(stderr, "compare: regression: %s in %s/%s: %.4g -> %.4g "
+						"(x%.3f, p=%.3g, threshold %.0f%%)\n", m->name, modes[i],
+						wls[j], r->base.mean, r->new.mean, r->ratio, r->p,
+						m->threshold);
+					regressions++;
+				}
+			}
+		}
+		free_names(wls, nwl);
+		free_names(nwls, nnwl);
+	}
+	free_names(modes, nmodes);
+	if (!nrows)
+		input_error("no metric of %s found in both result sets", metrics_file);
+
+	if (report) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp", report);
+		rf = fopen(tmp, "w");
+		if (!rf) {
+			fprintf(stderr, "compare: error: cannot write %s: %s\n", tmp, strerror(errno));
+			return 2;
+		}
+	}
+	for (FILE *f = out; f; f = (f == out ? rf : NULL)) {
+		fprintf(f, "Base: %s  \nNew: %s\n\n", base, new);
+		fprintf(f, "| metric | mode | workload | n base/new | base mean ± sd | new mean ± sd | "
+			"new/base | new 95%% CI | p (Welch) | sig |\n");
+		fprintf(f, "|---|---|---|---|---|---|---|---|---|---|\n");
+		for (i = 0; i < nrows; i++)
+			print_row(f, &rows[i]);
+		fprintf(f, "\nGeometric mean of cost ratios (new/base, inverted for higher-is-better; "
+			"< 1 is better): %.3f over %d metrics\n", geomean(ratios, (size_t)nratios), nratios);
+		fprintf(f, "Significance: + better, - worse at p < 0.05 (Welch's t-test); "
+			"regressions beyond threshold: %d\n", regressions);
+	}
+	if (rf && (fclose(rf) || rename(tmp, report))) {
+		fprintf(stderr, "compare: error: cannot write %s: %s\n", report, strerror(errno));
+		return 2;
+	}
+	if (regressions)
+		return 1;
+	return input_errors ? 2 : 0;
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <math.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+#include "stats.h"
+
+struct summary summarize(double *x, size_t n)
+{
+	struct summary s = { 0 };
+
+	if (!n)
+		return s;
+	gsl_sort(x, 1, n);
+	s.n = n;
+	s.mean = gsl_stats_mean(x, 1, n);
+	s.median = gsl_stats_median_from_sorted_data(x, 1, n);
+	s.min = x[0];
+	s.max = x[n - 1];
+	s.sd = n > 1 ? gsl_stats_sd_m(x, 1, n, s.mean) : 0.0;
+	s.ci_lo = s.ci_hi = s.mean;
+	if (n > 1) {
+		double half = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * s.sd / sqrt((double)n);
+
+		s.ci_lo = s.mean - half;
+		s.ci_hi = s.mean + half;
+	}
+	return s;
+}
+
+double welch_p(const struct summary *a, const struct summary *b, double *t, double *df)
+{
+	double va, vb, se2;
+
+	*t = 0.0;
+	*df = 0.0;
+	if (a->n < 2 || b->n < 2)
+		return 1.0;
+	va = a->sd * a->sd / (double)a->n;
+	vb = b->sd * b->sd / (double)b->n;
+	se2 = va + vb;
+	if (se2 == 0.0)
+		return a->mean == b->mean ? 1.0 : 0.0;
+	*t = (b->mean - a->mean) / sqrt(se2);
+	/* Welch-Satterthwaite */
+	*df = se2 * se2 / (va * va / (double)(a->n - 1) + vb * vb / (double)(b->n - 1));
+	return 2.0 * gsl_cdf_tdist_Q(fabs(*t), *df);
+}
+
+double geomean(const double *r, size_t n)
+{
+	double sum = 0.0;
+	size_t i;
+
+	if (!n)
+		return 0.0;
+	for (i = 0; i < n; i++) {
+		if (r[i] <= 0.0)
+			return 0.0;
+		sum += log(r[i]);
+	}
+	return exp(sum / (double)n);
+}

@@ -1,0 +1,751 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmuprobe: what the KVM x86 MMU does while a workload runs, per VM (VMM process).
+ *
+ * Two tiers in one CO-RE object; the loader picks per program (see loader/mmuprobe.c):
+ *  - full: fentry/fexit on kvm and the rwlock entry points, tp_btf on tracepoints;
+ *  - degraded: raw_tp on the same tracepoints and syscall tracepoints, where a kernel
+ *    refuses trampolines (the PVM host here) or a function is inlined away.
+ * Programs that both tiers have (the ioctl timers, contention, zaps, faults) share the
+ * static helpers below; twins differ only in how they get their arguments.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "mmuprobe.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader before load. */
+const volatile __u32 targ_tgid;			/* 0: every VMM */
+/* kvm_vm_ioctl and kvm_vcpu_ioctl from kallsyms: a file whose f_op->unlocked_ioctl is one
+ * of them is a VM or vCPU fd (text symbols: kallsyms has them even without KALLSYMS_ALL). */
+const volatile __u64 kvm_vm_ioctl_addr;
+const volatile __u64 kvm_vcpu_ioctl_addr;
+const volatile __u64 stat_interval_ns = 10000000;	/* KVM stat refresh from KVM_RUN */
+
+/* ioctl numbers from include/uapi/linux/kvm.h (stable ABI). */
+#define KVM_GET_DIRTY_LOG		0x4010ae42u
+#define KVM_CLEAR_DIRTY_LOG		0xc018aec0u
+#define KVM_SET_USER_MEMORY_REGION	0x4020ae46u
+#define KVM_SET_USER_MEMORY_REGION2	0x40a0ae49u
+#define KVM_RUN				0x0000ae80u
+#define KVM_MEM_LOG_DIRTY_PAGES		1u
+#define LCB_F_READ			(1u << 1)
+#define LCB_F_WRITE			(1u << 2)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MMUPROBE_MAX_VMS);
+	__type(key, __u32);
+	__type(value, struct mmuprobe_vm);
+} vms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mmuprobe_zap_key);
+	__type(value, __u64);
+} zaps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mmuprobe_holder_key);
+	__type(value, struct mmuprobe_holder);
+} holders SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 8192);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MMUPROBE_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* &kvm->mmu_lock of every VM seen -> its VMM's tgid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MMUPROBE_MAX_VMS);
+	__type(key, __u64);
+	__type(value, __u32);
+} mmu_locks SEC(".maps");
+
+/* KVM's own counters per struct kvm, refreshed from the VM's ioctls and the iterator. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MMUPROBE_MAX_VMS);
+	__type(key, __u64);
+	__type(value, struct mmuprobe_kvm_stat);
+} kvm_stats SEC(".maps");
+
+struct kvm_first {
+	struct mmuprobe_kvm_stat first;	/* at first sight: the baseline of the deltas */
+	__u64 last_refresh;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MMUPROBE_MAX_VMS);
+	__type(key, __u64);
+	__type(value, struct kvm_first);
+} kvm_firsts SEC(".maps");
+
+/* One timed call in flight per thread (ioctl, contention, fault, collapse). */
+struct inflight_key {
+	__u32 tid;
+	__u32 what;	/* enum mmuprobe_lat */
+};
+
+struct inflight {
+	__u64 start;
+	__u64 pages;
+	__u64 lock;
+	__u32 slot;
+	__u32 kind;	/* enum mmuprobe_event_kind, or a lat for contention */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct inflight_key);
+	__type(value, struct inflight);
+} inflights SEC(".maps");
+
+/* Last flags of each memslot, to tell enable from disable. */
+struct slot_key {
+	__u32 tgid;
+	__u32 slot;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct slot_key);
+	__type(value, __u32);
+} slot_flags SEC(".maps");
+
+/* mmu_lock held on this CPU (rwlock holders do not sleep or migrate). */
+struct hold {
+	__u64 lock;
+	__u64 start;
+	__u32 tgid;
+	__s32 stackid;
+	__u32 write;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hold);
+} holds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DROP_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+static __always_inline void drop(__u32 why)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &why);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline __u32 cur_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+static __always_inline bool wanted(__u32 tgid)
+{
+	return !targ_tgid || tgid == targ_tgid;
+}
+
+static __always_inline struct mmuprobe_vm *vm_get(__u32 tgid)
+{
+	static const struct mmuprobe_vm zero;
+	struct mmuprobe_vm *vm;
+
+	vm = bpf_map_lookup_elem(&vms, &tgid);
+	if (vm)
+		return vm;
+	bpf_map_update_elem(&vms, &tgid, &zero, BPF_NOEXIST);
+	vm = bpf_map_lookup_elem(&vms, &tgid);
+	if (!vm) {
+		drop(DROP_VM_MAP);
+		return NULL;
+	}
+	if (!vm->comm[0])
+		bpf_get_current_comm(vm->comm, sizeof(vm->comm));
+	return vm;
+}
+
+static __always_inline __u32 log2_u32(__u32 v)
+{
+	__u32 r, shift;
+
+	r = (v > 0xFFFF) << 4; v >>= r;
+	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 hi = v >> 32;
+
+	return hi ? log2_u32(hi) + 32 : log2_u32(v);
+}
+
+static __always_inline void lat_add(__u32 tgid, __u32 what, __u64 ns)
+{
+	struct mmuprobe_vm *vm = vm_get(tgid);
+	struct mmuprobe_lat_stat *s;
+	__u32 slot;
+
+	if (!vm)
+		return;
+	/* Callers pass what < LAT_NR; the mask (no compare, which the compiler would fold
+	 * away) keeps the index provably inside the array for the verifier. */
+	barrier_var(what);
+	s = &vm->lat[what & (MMUPROBE_LAT_ARRAY - 1)];
+	slot = log2_u64(ns);
+	if (slot >= MMUPROBE_SLOTS)
+		slot = MMUPROBE_SLOTS - 1;
+	__sync_fetch_and_add(&s->count, 1);
+	__sync_fetch_and_add(&s->sum, ns);
+	__sync_fetch_and_add(&s->slots[slot], 1);
+	if (ns > s->max)
+		s->max = ns;	/* racy by design: a lost max is a near-equal one */
+}
+
+/* ---- KVM's own counters, read with CO-RE ------------------------------------------ */
+
+static __always_inline void read_kvm_stat(struct kvm *kvm, struct mmuprobe_kvm_stat *st)
+{
+	st->kvm = (__u64)kvm;
+	st->tgid = BPF_CORE_READ(kvm, userspace_pid);
+	st->mmu_shadow_zapped = BPF_CORE_READ(kvm, stat.mmu_shadow_zapped);
+	st->mmu_recycled = BPF_CORE_READ(kvm, stat.mmu_recycled);
+	st->mmu_flooded = BPF_CORE_READ(kvm, stat.mmu_flooded);
+	st->mmu_pte_write = BPF_CORE_READ(kvm, stat.mmu_pte_write);
+	st->mmu_unsync = BPF_CORE_READ(kvm, stat.mmu_unsync);
+	st->pages_4k = BPF_CORE_READ(kvm, stat.pages_4k.counter);
+	st->pages_2m = BPF_CORE_READ(kvm, stat.pages_2m.counter);
+	st->pages_1g = BPF_CORE_READ(kvm, stat.pages_1g.counter);
+	st->remote_tlb_flush = BPF_CORE_READ(kvm, stat.generic.remote_tlb_flush);
+	st->n_used_mmu_pages = BPF_CORE_READ(kvm, arch.n_used_mmu_pages);
+	st->n_max_mmu_pages = BPF_CORE_READ(kvm, arch.n_max_mmu_pages);
+}
+
+/* A VM seen: remember its mmu_lock, take its baseline once, refresh its counters. */
+static __always_inline void saw_kvm(struct kvm *kvm, __u64 now, bool force)
+{
+	__u64 key = (__u64)kvm, lock = (__u64)&kvm->mmu_lock;
+	struct mmuprobe_kvm_stat st = {};
+	struct mmuprobe_vm *vm;
+	struct kvm_first *f;
+	__u32 tgid;
+
+	if (!kvm)
+		return;
+	f = bpf_map_lookup_elem(&kvm_firsts, &key);
+	if (f && !force && now - f->last_refresh < stat_interval_ns)
+		return;
+	read_kvm_stat(kvm, &st);
+	tgid = st.tgid ? st.tgid : cur_tgid();
+	vm = bpf_map_lookup_elem(&vms, &tgid);
+	if (vm) {
+		st.probe_zapped = vm->zapped;
+		st.probe_recycled = vm->recycled;
+	}
+	if (!f) {
+		struct kvm_first nf = { .first = st, .last_refresh = now };
+
+		bpf_map_update_elem(&kvm_firsts, &key, &nf, BPF_NOEXIST);
+		bpf_map_update_elem(&mmu_locks, &lock, &tgid, BPF_ANY);
+	} else {
+		f->last_refresh = now;
+	}
+	bpf_map_update_elem(&kvm_stats, &key, &st, BPF_ANY);
+}
+
+/* The struct kvm behind a file descriptor of the current task, or NULL. */
+static __always_inline struct kvm *kvm_of_fd(unsigned int fd, bool *is_vcpu)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file **fds, *file;
+	const void *fops;
+	unsigned int max;
+
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	if (!fds || fd >= max)
+		return NULL;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	fops = BPF_CORE_READ(file, f_op, unlocked_ioctl);
+	if (kvm_vm_ioctl_addr && (__u64)fops == kvm_vm_ioctl_addr) {
+		*is_vcpu = false;
+		return BPF_CORE_READ(file, private_data);
+	}
+	if (kvm_vcpu_ioctl_addr && (__u64)fops == kvm_vcpu_ioctl_addr) {
+		struct kvm_vcpu *vcpu = BPF_CORE_READ(file, private_data);
+
+		*is_vcpu = true;
+		return BPF_CORE_READ(vcpu, kvm);
+	}
+	return NULL;
+}
+
+/* ---- ioctls: dirty-log harvest and dirty-log enable/disable, both tiers -------------- */
+
+SEC("tracepoint/syscalls/sys_enter_ioctl")
+int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 cmd = (__u32)ctx->args[1], tgid = cur_tgid(), what, kind;
+	void *uarg = (void *)ctx->args[2];
+	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid() };
+	struct inflight in = {};
+	__u64 now = bpf_ktime_get_ns();
+	bool is_vcpu = false;
+	struct kvm *kvm;
+	__u32 region[2] = {};	/* slot, flags: the same prefix in both region structs */
+	__u64 size = 0;
+
+	if ((cmd & 0xff00) != 0xae00 || !wanted(tgid))
+		return 0;
+	kvm = kvm_of_fd((unsigned int)ctx->args[0], &is_vcpu);
+	if (!kvm)
+		return 0;
+	saw_kvm(kvm, now, cmd != KVM_RUN);
+
+	switch (cmd) {
+	case KVM_GET_DIRTY_LOG:
+	case KVM_CLEAR_DIRTY_LOG:
+		bpf_probe_read_user(&in.slot, sizeof(in.slot), uarg);
+		what = cmd == KVM_GET_DIRTY_LOG ? LAT_GET_DIRTY_LOG : LAT_CLEAR_DIRTY_LOG;
+		kind = cmd == KVM_GET_DIRTY_LOG ? EV_GET_DIRTY_LOG : EV_CLEAR_DIRTY_LOG;
+		break;
+	case KVM_SET_USER_MEMORY_REGION:
+	case KVM_SET_USER_MEMORY_REGION2: {
+		struct slot_key sk = { .tgid = tgid };
+		__u32 *old;
+
+		bpf_probe_read_user(region, sizeof(region), uarg);
+		bpf_probe_read_user(&size, sizeof(size), uarg + 16);
+		sk.slot = region[0];
+		old = bpf_map_lookup_elem(&slot_flags, &sk);
+		in.slot = region[0];
+		in.lock = region[1] | (size ? 0 : 1ull << 32);	/* new flags; deleted? */
+		if ((region[1] & KVM_MEM_LOG_DIRTY_PAGES) && size &&
+		    !(old && (*old & KVM_MEM_LOG_DIRTY_PAGES))) {
+			what = LAT_LOG_ENABLE;
+			kind = EV_LOG_ENABLE;
+		} else if (old && (*old & KVM_MEM_LOG_DIRTY_PAGES) &&
+			   (!(region[1] & KVM_MEM_LOG_DIRTY_PAGES) || !size)) {
+			what = LAT_LOG_DISABLE;
+			kind = EV_LOG_DISABLE;
+		} else {
+			what = LAT_NR;	/* no dirty-log transition: only track the flags */
+			kind = EV_MARK;
+		}
+		break;
+	}
+	default:
+		return 0;
+	}
+	key.what = 0;	/* one ioctl at a time per thread */
+	in.start = now;
+	in.kind = kind | (what << 8);
+	if (bpf_map_update_elem(&inflights, &key, &in, BPF_ANY))
+		drop(DROP_INFLIGHT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_ioctl")
+int ioctl_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = 0 };
+	__u32 tgid = cur_tgid(), what, kind;
+	struct mmuprobe_event *e;
+	struct inflight *in;
+	__u64 now, d;
+
+	in = bpf_map_lookup_elem(&inflights, &key);
+	if (!in)
+		return 0;
+	now = bpf_ktime_get_ns();
+	d = now - in->start;
+	what = in->kind >> 8;
+	kind = in->kind & 0xff;
+	if (what == LAT_LOG_ENABLE || what == LAT_LOG_DISABLE || what == LAT_NR) {
+		struct slot_key sk = { .tgid = tgid, .slot = in->slot };
+		__u32 flags = (__u32)in->lock;
+
+		if (ctx->ret == 0) {
+			if (in->lock >> 32)
+				bpf_map_delete_elem(&slot_flags, &sk);
+			else
+				bpf_map_update_elem(&slot_flags, &sk, &flags, BPF_ANY);
+		}
+	}
+	if (what < LAT_NR && ctx->ret == 0) {
+		lat_add(tgid, what, d);
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e) {
+			e->ts = now;
+			e->latency = d;
+			e->pages = in->pages;
+			e->tgid = tgid;
+			e->kind = kind;
+			e->slot = in->slot;
+			e->ret = ctx->ret;
+			bpf_ringbuf_submit(e, 0);
+		} else {
+			drop(DROP_RINGBUF);
+		}
+	}
+	bpf_map_delete_elem(&inflights, &key);
+	return 0;
+}
+
+/* ---- shadow-page zaps, by stack (the reason) and kind ----------------------------- */
+
+static __always_inline int handle_zap(void *ctx, struct kvm_mmu_page *sp)
+{
+	struct mmuprobe_zap_key key = {};
+	struct mmuprobe_vm *vm;
+	__u64 one = 1, *n;
+
+	key.tgid = cur_tgid();
+	if (!wanted(key.tgid))
+		return 0;
+	key.level = BPF_CORE_READ_BITFIELD_PROBED(&sp->role, level);
+	key.direct = BPF_CORE_READ_BITFIELD_PROBED(&sp->role, direct);
+	key.unsync = BPF_CORE_READ(sp, unsync);
+	key.root = BPF_CORE_READ(sp, root_count) != 0;
+	key.stackid = bpf_get_stackid(ctx, &stacks, 0);
+	if (key.stackid < 0)
+		drop(DROP_STACK);
+	vm = vm_get(key.tgid);
+	if (vm)
+		__sync_fetch_and_add(&vm->zapped, 1);
+	n = bpf_map_lookup_elem(&zaps, &key);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else if (bpf_map_update_elem(&zaps, &key, &one, BPF_NOEXIST))
+		drop(DROP_ZAP_MAP);
+	return 0;
+}
+
+SEC("tp_btf/kvm_mmu_prepare_zap_page")
+int BPF_PROG(zap_btf, struct kvm_mmu_page *sp)
+{
+	return handle_zap(ctx, sp);
+}
+
+SEC("raw_tp/kvm_mmu_prepare_zap_page")
+int BPF_PROG(zap_raw, struct kvm_mmu_page *sp)
+{
+	return handle_zap(ctx, sp);
+}
+
+/* ---- vCPU page faults --------------------------------------------------------------- */
+
+static __always_inline int handle_fault(struct kvm_vcpu *vcpu)
+{
+	__u32 tgid = cur_tgid();
+	struct mmuprobe_vm *vm;
+
+	if (!wanted(tgid))
+		return 0;
+	vm = vm_get(tgid);
+	if (vm)
+		__sync_fetch_and_add(&vm->page_faults, 1);
+	return 0;
+}
+
+SEC("tp_btf/kvm_page_fault")
+int BPF_PROG(fault_btf, struct kvm_vcpu *vcpu, __u64 addr, __u64 error_code)
+{
+	return handle_fault(vcpu);
+}
+
+SEC("raw_tp/kvm_page_fault")
+int BPF_PROG(fault_raw, struct kvm_vcpu *vcpu, __u64 addr, __u64 error_code)
+{
+	return handle_fault(vcpu);
+}
+
+/* ---- mmu_lock contention (both tiers) -------------------------------------------------- */
+
+static __always_inline int contention_begin(void *lock, unsigned int flags)
+{
+	__u64 addr = (__u64)lock;
+	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = 1 };
+	struct inflight in = {};
+
+	if (!bpf_map_lookup_elem(&mmu_locks, &addr))
+		return 0;
+	in.start = bpf_ktime_get_ns();
+	in.lock = addr;
+	in.kind = (flags & LCB_F_WRITE) ? LAT_LOCK_WAIT_WRITE : LAT_LOCK_WAIT_READ;
+	if (bpf_map_update_elem(&inflights, &key, &in, BPF_ANY))
+		drop(DROP_INFLIGHT);
+	return 0;
+}
+
+static __always_inline int contention_end(void *lock)
+{
+	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = 1 };
+	struct inflight *in = bpf_map_lookup_elem(&inflights, &key);
+	__u32 *tgid;
+
+	if (!in || in->lock != (__u64)lock)
+		return 0;
+	tgid = bpf_map_lookup_elem(&mmu_locks, &in->lock);
+	if (tgid)
+		lat_add(*tgid, in->kind, bpf_ktime_get_ns() - in->start);
+	bpf_map_delete_elem(&inflights, &key);
+	return 0;
+}
+
+SEC("tp_btf/contention_begin")
+int BPF_PROG(contention_begin_btf, void *lock, unsigned int flags)
+{
+	return contention_begin(lock, flags);
+}
+
+SEC("raw_tp/contention_begin")
+int BPF_PROG(contention_begin_raw, void *lock, unsigned int flags)
+{
+	return contention_begin(lock, flags);
+}
+
+SEC("tp_btf/contention_end")
+int BPF_PROG(contention_end_btf, void *lock, int ret)
+{
+	return contention_end(lock);
+}
+
+SEC("raw_tp/contention_end")
+int BPF_PROG(contention_end_raw, void *lock, int ret)
+{
+	return contention_end(lock);
+}
+
+/* ---- full tier: fentry/fexit ----------------------------------------------------------- */
+
+SEC("fexit/kvm_mmu_zap_oldest_mmu_pages")
+int BPF_PROG(recycle_exit, struct kvm *kvm, unsigned long nr_to_zap, unsigned long ret)
+{
+	__u32 tgid = cur_tgid();
+	struct mmuprobe_vm *vm;
+
+	if (!wanted(tgid))
+		return 0;
+	vm = vm_get(tgid);
+	if (vm) {
+		__sync_fetch_and_add(&vm->recycled, ret);
+		__sync_fetch_and_add(&vm->recycle_calls, 1);
+	}
+	return 0;
+}
+
+SEC("fentry/kvm_arch_mmu_enable_log_dirty_pt_masked")
+int BPF_PROG(harvest_mask, struct kvm *kvm, struct kvm_memory_slot *slot, __u64 gfn_offset,
+	     unsigned long mask)
+{
+	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = 0 };
+	__u32 tgid = cur_tgid();
+	__u64 pages = __builtin_popcountl(mask);
+	struct mmuprobe_vm *vm;
+	struct inflight *in;
+
+	if (!wanted(tgid))
+		return 0;
+	vm = vm_get(tgid);
+	if (vm)
+		__sync_fetch_and_add(&vm->harvested_pages, pages);
+	in = bpf_map_lookup_elem(&inflights, &key);
+	if (in)
+		in->pages += pages;
+	return 0;
+}
+
+static __always_inline void timed_enter(__u32 what)
+{
+	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = 2 + what };
+	struct inflight in = { .start = bpf_ktime_get_ns() };
+
+	if (bpf_map_update_elem(&inflights, &key, &in, BPF_ANY))
+		drop(DROP_INFLIGHT);
+}
+
+static __always_inline void timed_exit(__u32 what)
+{
+	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = 2 + what };
+	struct inflight *in = bpf_map_lookup_elem(&inflights, &key);
+
+	if (!in)
+		return;
+	lat_add(cur_tgid(), what, bpf_ktime_get_ns() - in->start);
+	bpf_map_delete_elem(&inflights, &key);
+}
+
+SEC("fentry/kvm_mmu_zap_collapsible_sptes")
+int BPF_PROG(collapse_enter)
+{
+	if (wanted(cur_tgid()))
+		timed_enter(LAT_COLLAPSE);
+	return 0;
+}
+
+SEC("fexit/kvm_mmu_zap_collapsible_sptes")
+int BPF_PROG(collapse_exit)
+{
+	timed_exit(LAT_COLLAPSE);
+	return 0;
+}
+
+SEC("fentry/kvm_mmu_page_fault")
+int BPF_PROG(page_fault_enter, struct kvm_vcpu *vcpu)
+{
+	if (!wanted(cur_tgid()))
+		return 0;
+	saw_kvm(BPF_CORE_READ(vcpu, kvm), bpf_ktime_get_ns(), false);
+	timed_enter(LAT_PAGE_FAULT);
+	return 0;
+}
+
+SEC("fexit/kvm_mmu_page_fault")
+int BPF_PROG(page_fault_exit)
+{
+	timed_exit(LAT_PAGE_FAULT);
+	return 0;
+}
+
+/* mmu_lock hold times: acquired at fexit of the lock function, released at fentry of
+ * the unlock function. Holders run with preemption off, so one slot per CPU suffices. */
+static __always_inline void lock_acquired(void *ctx, void *lock, __u32 write)
+{
+	__u64 addr = (__u64)lock;
+	__u32 zero = 0, *tgid;
+	struct hold *h;
+
+	tgid = bpf_map_lookup_elem(&mmu_locks, &addr);
+	if (!tgid)
+		return;
+	h = bpf_map_lookup_elem(&holds, &zero);
+	if (!h)
+		return;
+	h->lock = addr;
+	h->start = bpf_ktime_get_ns();
+	h->tgid = *tgid;
+	h->write = write;
+	h->stackid = bpf_get_stackid(ctx, &stacks, 0);
+	if (h->stackid < 0)
+		drop(DROP_STACK);
+}
+
+static __always_inline void lock_released(void *lock, __u32 write)
+{
+	struct mmuprobe_holder_key key = {};
+	struct mmuprobe_holder *hv, nv = {};
+	__u32 zero = 0;
+	struct hold *h;
+	__u64 d;
+
+	h = bpf_map_lookup_elem(&holds, &zero);
+	if (!h || h->lock != (__u64)lock || h->write != write)
+		return;
+	d = bpf_ktime_get_ns() - h->start;
+	h->lock = 0;
+	lat_add(h->tgid, write ? LAT_LOCK_HOLD_WRITE : LAT_LOCK_HOLD_READ, d);
+	key.tgid = h->tgid;
+	key.stackid = h->stackid;
+	key.write = write;
+	hv = bpf_map_lookup_elem(&holders, &key);
+	if (!hv) {
+		bpf_map_update_elem(&holders, &key, &nv, BPF_NOEXIST);
+		hv = bpf_map_lookup_elem(&holders, &key);
+		if (!hv) {
+			drop(DROP_HOLDER_MAP);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&hv->count, 1);
+	__sync_fetch_and_add(&hv->sum, d);
+	if (d > hv->max)
+		hv->max = d;
+}
+
+SEC("fexit/_raw_write_lock")
+int BPF_PROG(write_lock_exit, rwlock_t *lock)
+{
+	lock_acquired(ctx, lock, 1);
+	return 0;
+}
+
+SEC("fentry/_raw_write_unlock")
+int BPF_PROG(write_unlock_enter, rwlock_t *lock)
+{
+	lock_released(lock, 1);
+	return 0;
+}
+
+SEC("fexit/_raw_read_lock")
+int BPF_PROG(read_lock_exit, rwlock_t *lock)
+{
+	lock_acquired(ctx, lock, 0);
+	return 0;
+}
+
+SEC("fentry/_raw_read_unlock")
+int BPF_PROG(read_unlock_enter, rwlock_t *lock)
+{
+	lock_released(lock, 0);
+	return 0;
+}
+
+/* ---- iterator: KVM's counters of every VM, at start, end and each --interval ---------- */
+
+SEC("iter/task_file")
+int dump_kvm(struct bpf_iter__task_file *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct file *file = ctx->file;
+	struct mmuprobe_kvm_stat st = {}, *copy;
+	struct kvm *kvm;
+	__u64 key;
+
+	if (!file || !kvm_vm_ioctl_addr ||
+	    (__u64)BPF_CORE_READ(file, f_op, unlocked_ioctl) != kvm_vm_ioctl_addr)
+		return 0;
+	kvm = file->private_data;
+	if (!kvm)
+		return 0;
+	read_kvm_stat(kvm, &st);
+	if (!wanted(st.tgid))
+		return 0;
+	saw_kvm(kvm, bpf_ktime_get_ns(), true);
+	key = (__u64)kvm;
+	copy = bpf_map_lookup_elem(&kvm_stats, &key);
+	if (copy)
+		bpf_seq_write(seq, copy, sizeof(*copy));
+	return 0;
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dlpt_parse: turn the output of the upstream dirty_log_perf_test into JSON.
+ *
+ * Reads the test's stdout+stderr on stdin, writes one JSON object on stdout with every
+ * phase it prints: populate, enable, per-iteration dirty/get/clear, disable, and the
+ * totals. Seconds as printed ("%ld.%09lds") become nanoseconds. Lines it does not know
+ * are ignored; a missing phase is an error (exit 1) naming it, so a truncated log (a
+ * crashed or killed test) is never taken for a result.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#define MAX_ITER 4096
+
+static long long to_ns(const char *s)
+{
+	long long sec = 0, frac = 0;
+	int digits = 0;
+
+	sec = strtoll(s, (char **)&s, 10);
+	if (*s == '.') {
+		s++;
+		while (*s >= '0' && *s <= '9' && digits < 9) {
+			frac = frac * 10 + (*s++ - '0');
+			digits++;
+		}
+		while (digits++ < 9)
+			frac *= 10;
+	}
+	return sec * 1000000000LL + frac;
+}
+
+/* "prefix<seconds>s..." -> ns, or -1 */
+static long long after(const char *line, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(line, prefix, n))
+		return -1;
+	return to_ns(line + n);
+}
+
+int main(void)
+{
+	static long long dirty[MAX_ITER], get[MAX_ITER], clr[MAX_ITER];
+	long long populate = -1, enable = -1, disable = -1;
+	long long v, iterations = -1;
+	int max_iter = 0, i;
+	char line[1024];
+	struct json_object *o, *its;
+
+	for (i = 0; i < MAX_ITER; i++)
+		dirty[i] = get[i] = clr[i] = -1;
+	while (fgets(line, sizeof(line), stdin)) {
+		int it;
+		char what[64];
+		char *p;
+
+		if ((v = after(line, "Populate memory time: ")) >= 0)
+			populate = v;
+		else if ((v = after(line, "Enabling dirty logging time: ")) >= 0)
+			enable = v;
+		else if ((v = after(line, "Disabling dirty logging time: ")) >= 0)
+			disable = v;
+		else if (sscanf(line, "Test iterations: %lld", &iterations) == 1)
+			;
+		else if (sscanf(line, "Iteration %d ", &it) == 1 && it >= 1 && it <= MAX_ITER &&
+			 (p = strstr(line, " time: "))) {
+			const char *w = strchr(line + 10, ' ') + 1;	/* after the number */
+
+			snprintf(what, sizeof(what), "%.*s", (int)(p - w), w);
+			v = to_ns(p + 7);
+			if (!strcmp(what, "dirty memory"))
+				dirty[it - 1] = v;
+			else if (!strcmp(what, "get dirty log"))
+				get[it - 1] = v;
+			else if (!strcmp(what, "clear dirty log"))
+				clr[it - 1] = v;
+			if (it > max_iter)
+				max_iter = it;
+		}
+	}
+	if (populate < 0 || enable < 0 || disable < 0 || max_iter == 0 ||
+	    (iterations >= 0 && max_iter != iterations)) {
+		fprintf(stderr, "dlpt_parse: error: incomplete dirty_log_perf_test output (%s): "
+			"the test did not finish; see its log\n",
+			populate < 0 ? "no populate time" : enable < 0 ? "no enable time" :
+			disable < 0 ? "no disable time" : "iterations missing");
+		return 1;
+	}
+	o = json_object_new_object();
+	its = json_object_new_array();
+	json_object_object_add(o, "populate_ns", json_object_new_int64(populate));
+	json_object_object_add(o, "enable_dirty_logging_ns", json_object_new_int64(enable));
+	json_object_object_add(o, "disable_dirty_logging_ns", json_object_new_int64(disable));
+	json_object_object_add(o, "iterations", json_object_new_int(max_iter));
+	{
+		long long gsum = 0, csum = 0, dsum = 0;
+		int nclr = 0;
+
+		for (i = 0; i < max_iter; i++) {
+			struct json_object *x = json_object_new_object();
+
+			json_object_object_add(x, "dirty_memory_ns", json_object_new_int64(dirty[i]));
+			json_object_object_add(x, "get_dirty_log_ns", json_object_new_int64(get[i]));
+			if (clr[i] >= 0) {
+				json_object_object_add(x, "clear_dirty_log_ns", json_object_new_int64(clr[i]));
+				csum += clr[i];
+				nclr++;
+			}
+			json_object_array_add(its, x);
+			gsum += get[i];
+			dsum += dirty[i];
+		}
+		json_object_object_add(o, "get_dirty_log_total_ns", json_object_new_int64(gsum));
+		json_object_object_add(o, "get_dirty_log_avg_ns", json_object_new_int64(gsum / max_iter));
+		json_object_object_add(o, "dirty_memory_avg_ns", json_object_new_int64(dsum / max_iter));
+		if (nclr) {
+			json_object_object_add(o, "clear_dirty_log_total_ns", json_object_new_int64(csum));
+			json_object_object_add(o, "clear_dirty_log_avg_ns", json_object_new_int64(csum / nclr));
+		}
+	}
+	json_object_object_add(o, "per_iteration", its);
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return 0;
+}
