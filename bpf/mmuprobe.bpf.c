@@ -432,7 +432,7 @@ static __always_inline int handle_zap(void *ctx, struct kvm_mmu_page *sp)
 	__u64 one = 1, *n;
 
 	key.tgid = cur_tgid();
-	if (!wanted(key.tgid))
+	if (!sp || !wanted(key.tgid))	/* tp_btf args may be NULL to the verifier */
 		return 0;
 	key.level = BPF_CORE_READ_BITFIELD_PROBED(&sp->role, level);
 	key.direct = BPF_CORE_READ_BITFIELD_PROBED(&sp->role, direct);
@@ -625,7 +625,7 @@ int BPF_PROG(collapse_exit)
 SEC("fentry/kvm_mmu_page_fault")
 int BPF_PROG(page_fault_enter, struct kvm_vcpu *vcpu)
 {
-	if (!wanted(cur_tgid()))
+	if (!vcpu || !wanted(cur_tgid()))
 		return 0;
 	saw_kvm(BPF_CORE_READ(vcpu, kvm), bpf_ktime_get_ns(), false);
 	timed_enter(LAT_PAGE_FAULT);
