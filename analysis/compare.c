@@ -8,7 +8,8 @@
  * under results/<run>/<kernel>/). Metrics, their direction and regression threshold come
  * from analysis/metrics.conf. For every metric and mode: n, mean, median, sd, 95% CI,
  * the ratio new/base, Welch's p-value and a mark (mmtests-style: "+" significantly better,
- * "-" significantly worse, blank not significant at p < 0.05).
+ * "-" significantly worse, blank not significant at p < 0.05). The gate is stricter: see
+ * gate() below.
  *
  * Exit: 0 no regression; 1 a significant regression beyond its threshold (named on
  * stderr); 2 bad input (a corrupt file, a workload in one set only, no metric at all):
@@ -39,6 +40,7 @@ struct metric {
 	char workloads[64];	/* fnmatch pattern */
 	char path[256];		/* dotted path into a rep's JSON; numbers index arrays */
 	bool lower_is_better;
+	bool gates;		/* false: THRESHOLD "-", shown but never fails the run */
 	double threshold;	/* percent */
 };
 
@@ -71,21 +73,25 @@ static int load_metrics(const char *file)
 	}
 	while (fgets(line, sizeof(line), f)) {
 		struct metric *m = &metrics[nmetrics];
-		char better[16];
+		char better[16], threshold[16];
+		char *end;
 
 		lineno++;
 		if (line[strspn(line, " \t")] == '#' || line[strspn(line, " \t\n")] == '\0')
 			continue;
 		if (nmetrics == MAX_METRICS ||
-		    sscanf(line, "%63s %63s %255s %15s %lf", m->name, m->workloads, m->path,
-			   better, &m->threshold) != 5 ||
-		    (strcmp(better, "lower") && strcmp(better, "higher"))) {
+		    sscanf(line, "%63s %63s %255s %15s %15s", m->name, m->workloads, m->path,
+			   better, threshold) != 5 ||
+		    (strcmp(better, "lower") && strcmp(better, "higher")) ||
+		    (strcmp(threshold, "-") &&
+		     ((m->threshold = strtod(threshold, &end)) < 0 || *end))) {
 			fprintf(stderr, "compare: error: %s:%d: want 'NAME WORKLOADS PATH lower|higher "
-				"THRESHOLD%%'\n", file, lineno);
+				"THRESHOLD%%|-'\n", file, lineno);
 			fclose(f);
 			return -1;
 		}
 		m->lower_is_better = !strcmp(better, "lower");
+		m->gates = strcmp(threshold, "-") != 0;
 		nmetrics++;
 	}
 	fclose(f);
@@ -195,7 +201,7 @@ static size_t collect(const char *dir, const struct metric *m, double *out)
 struct row {
 	char metric[64], mode[64], workload[64];
 	struct summary base, new;
-	double ratio, p;
+	double ratio, p, p_holm;
 	char mark;
 	bool regression;
 	const struct metric *m;
@@ -203,14 +209,50 @@ struct row {
 
 static void print_row(FILE *f, const struct row *r)
 {
-	fprintf(f, "| %s | %s | %s | %zu/%zu | %.4g ± %.2g | %.4g ± %.2g | %.3f | [%.4g, %.4g] | %.3g | %c |\n",
+	fprintf(f, "| %s | %s | %s | %zu/%zu | %.4g ± %.2g | %.4g ± %.2g | %.3f | [%.4g, %.4g] | %.3g | %.3g | %c%s |\n",
 		r->metric, r->mode, r->workload, r->base.n, r->new.n, r->base.mean, r->base.sd, r->new.mean,
-		r->new.sd, r->ratio, r->new.ci_lo, r->new.ci_hi, r->p, r->mark);
+		r->new.sd, r->ratio, r->new.ci_lo, r->new.ci_hi, r->p, r->p_holm, r->mark,
+		r->regression ? " REGRESSION" : "");
+}
+
+/*
+ * The gate: a regression is a gated metric that got worse by more than its threshold
+ * with a Holm-adjusted p below alpha. Holm over every gated row keeps the chance that two
+ * identical kernels fail the run at alpha, however many metrics there are.
+ */
+static int gate(struct row *rows, int nrows, double alpha)
+{
+	double p[MAX_METRICS * 64], adj[MAX_METRICS * 64];
+	int idx[MAX_METRICS * 64], n = 0, i, regressions = 0;
+
+	for (i = 0; i < nrows; i++) {
+		rows[i].p_holm = 1.0;
+		if (rows[i].m->gates) {
+			idx[n] = i;
+			p[n++] = rows[i].p;
+		}
+	}
+	holm_adjust(p, (size_t)n, adj);
+	for (i = 0; i < n; i++) {
+		struct row *r = &rows[idx[i]];
+
+		r->p_holm = adj[i];
+		r->regression = r->mark == '-' && r->p_holm < alpha &&
+				fabs(r->ratio - 1.0) * 100.0 > r->m->threshold;
+		if (!r->regression)
+			continue;
+		fprintf(stderr, "compare: regression: %s in %s/%s: %.4g -> %.4g (x%.3f, p=%.3g, "
+			"Holm p=%.3g < %.3g, threshold %.0f%%)\n", r->metric, r->mode, r->workload,
+			r->base.mean, r->new.mean, r->ratio, r->p, r->p_holm, alpha, r->m->threshold);
+		regressions++;
+	}
+	return regressions;
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: compare [-m METRICS] [-r REPORT.md] BASE_DIR NEW_DIR\n"
+	fprintf(f, "usage: compare [-a ALPHA] [-m METRICS] [-r REPORT.md] BASE_DIR NEW_DIR\n"
+		"  -a  family-wise level of the gate (Holm over the gated metrics, default 0.01)\n"
 		"  BASE_DIR, NEW_DIR: results/<run>/<kernel> (holding <mode>/<workload>/<rep>.json)\n"
 		"  -m  metric definitions (default analysis/metrics.conf)\n"
 		"  -r  also write the comparison as Markdown here (atomically)\n"
@@ -225,10 +267,18 @@ int main(int argc, char **argv)
 	double ratios[MAX_METRICS * 64];
 	int nrows = 0, nratios = 0, nmodes, regressions = 0, opt, i, j, k;
 	FILE *out = stdout, *rf = NULL;
-	char tmp[4096];
+	double alpha = 0.01;
+	char tmp[4096], *end;
 
-	while ((opt = getopt(argc, argv, "m:r:h")) != -1) {
+	while ((opt = getopt(argc, argv, "a:m:r:h")) != -1) {
 		switch (opt) {
+		case 'a':
+			alpha = strtod(optarg, &end);
+			if (*end || alpha <= 0 || alpha >= 1) {
+				fprintf(stderr, "compare: error: -a takes a level in (0, 1), not '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'm': metrics_file = optarg; break;
 		case 'r': report = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -306,25 +356,19 @@ int main(int argc, char **argv)
 				r->m = m;
 				r->base = summarize(bv, nb);
 				r->new = summarize(nv, nn);
-				r->ratio = r->base.mean != 0.0 ? r->new.mean / r->base.mean : NAN;
+				if (r->base.mean != 0.0)
+					r->ratio = r->new.mean / r->base.mean;
+				else
+					r->ratio = r->new.mean == 0.0 ? 1.0 : INFINITY;
 				r->p = welch_p(&r->base, &r->new, &t, &df);
 				r->mark = ' ';
 				if (r->p < 0.05 && r->new.mean != r->base.mean) {
 					bool better = (r->new.mean < r->base.mean) == m->lower_is_better;
 
 					r->mark = better ? '+' : '-';
-					r->regression = !better &&
-						fabs(r->ratio - 1.0) * 100.0 > m->threshold;
 				}
 				if (isfinite(r->ratio) && r->ratio > 0)
 					ratios[nratios++] = m->lower_is_better ? r->ratio : 1.0 / r->ratio;
-				if (r->regression) {
-					fprintf(stderr, "compare: regression: %s in %s/%s: %.4g -> %.4g "
-						"(x%.3f, p=%.3g, threshold %.0f%%)\n", m->name, modes[i],
-						wls[j], r->base.mean, r->new.mean, r->ratio, r->p,
-						m->threshold);
-					regressions++;
-				}
 			}
 		}
 		free_names(wls, nwl);
@@ -333,6 +377,7 @@ int main(int argc, char **argv)
 	free_names(modes, nmodes);
 	if (!nrows)
 		input_error("no metric of %s found in both result sets", metrics_file);
+	regressions = gate(rows, nrows, alpha);
 
 	if (report) {
 		snprintf(tmp, sizeof(tmp), "%s.tmp", report);
@@ -345,14 +390,16 @@ int main(int argc, char **argv)
 	for (FILE *f = out; f; f = (f == out ? rf : NULL)) {
 		fprintf(f, "Base: %s  \nNew: %s\n\n", base, new);
 		fprintf(f, "| metric | mode | workload | n base/new | base mean ± sd | new mean ± sd | "
-			"new/base | new 95%% CI | p (Welch) | sig |\n");
-		fprintf(f, "|---|---|---|---|---|---|---|---|---|---|\n");
+			"new/base | new 95%% CI | p (Welch) | p (Holm) | sig |\n");
+		fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
 		for (i = 0; i < nrows; i++)
 			print_row(f, &rows[i]);
 		fprintf(f, "\nGeometric mean of cost ratios (new/base, inverted for higher-is-better; "
 			"< 1 is better): %.3f over %d metrics\n", geomean(ratios, (size_t)nratios), nratios);
 		fprintf(f, "Significance: + better, - worse at p < 0.05 (Welch's t-test); "
-			"regressions beyond threshold: %d\n", regressions);
+			"gate: worse beyond the metric's threshold with Holm-adjusted p < %.3g; "
+			"regressions: %d. Metrics with threshold \"-\" in %s are shown, never gated.\n",
+			alpha, regressions, metrics_file);
 	}
 	if (rf && (fclose(rf) || rename(tmp, report))) {
 		fprintf(stderr, "compare: error: cannot write %s: %s\n", report, strerror(errno));

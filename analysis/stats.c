@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <math.h>
+#include <stdlib.h>
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_sort.h>
@@ -62,4 +63,30 @@ double geomean(const double *r, size_t n)
 		sum += log(r[i]);
 	}
 	return exp(sum / (double)n);
+}
+
+void holm_adjust(const double *p, size_t n, double *adj)
+{
+	size_t *order, i;
+	double running = 0.0;
+
+	if (!n)
+		return;
+	order = malloc(n * sizeof(*order));
+	if (!order) {
+		for (i = 0; i < n; i++)
+			adj[i] = 1.0;	/* no memory: claim no evidence, never a false alarm */
+		return;
+	}
+	gsl_sort_index(order, p, 1, n);
+	for (i = 0; i < n; i++) {
+		double a = (double)(n - i) * p[order[i]];
+
+		if (a > 1.0)
+			a = 1.0;
+		if (a > running)
+			running = a;
+		adj[order[i]] = running;
+	}
+	free(order);
 }

@@ -20,6 +20,10 @@ struct summary summarize(double *x, size_t n);
  * variance and equal means; 0.0 when the variances are zero and the means differ. */
 double welch_p(const struct summary *a, const struct summary *b, double *t, double *df);
 
+/* Holm-Bonferroni step-down adjustment of n p-values (family-wise error control):
+ * adj[i] is p[i]'s adjusted value, monotone in p, capped at 1. */
+void holm_adjust(const double *p, size_t n, double *adj);
+
 /* Geometric mean of r[0..n) (all > 0); 0 if n == 0 or any r <= 0. */
 double geomean(const double *r, size_t n);
 

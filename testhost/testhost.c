@@ -171,6 +171,27 @@ static bool cpu_has_virt(void)
 	return found;
 }
 
+/*
+ * Under TCG the guest's TSC ticks at the host's rate, but calibrating it against the
+ * emulated PIT is timing-sensitive and fails now and then ("tsc: Unable to calibrate
+ * against PIT"); then tsc_khz is 0 and KVM_GET_TSC_KHZ, which the selftests need,
+ * fails. So we tell the guest the host's TSC frequency. 0 if unknown.
+ */
+static long host_tsc_khz(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+	double mhz = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1)
+			break;
+	fclose(f);
+	return (long)(mhz * 1000.0);
+}
+
 static bool use_kvm(const struct opts *o)
 {
 	return !strcmp(o->accel, "kvm") || (!strcmp(o->accel, "auto") && cpu_has_virt());
@@ -302,7 +323,7 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 {
 	static char root_fsdev[] = "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap";
 	const char *init = getenv("MMUSCOPE_GUEST_INIT");
-	char *share_fsdev, *out_serial, *append, smp[16];
+	char *share_fsdev, *out_serial, *append, smp[16], tsc[48] = "";
 	const char *argv[MAX_ARGS];
 	bool kvm;
 	int n = 0;
@@ -314,11 +335,13 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 	snprintf(smp, sizeof(smp), "%d", o->smp);
 	if (!init)
 		init = MMUSCOPE_TESTHOST_DIR "/guest-init";
-	append = xasprintf("console=ttyS0 root=/dev/root rootfstype=9p "
+	if (!kvm && host_tsc_khz() > 0)
+		snprintf(tsc, sizeof(tsc), "tsc_early_khz=%ld ", host_tsc_khz());
+	append = xasprintf("%sconsole=ttyS0 root=/dev/root rootfstype=9p "
 			   "rootflags=trans=virtio,version=9p2000.L,msize=512000 ro "
 			   "init=%s panic=-1 oops=panic printk.devkmsg=on "
 			   "MMUSCOPE_SHARE=%s MMUSCOPE_JOB=%s/job MMUSCOPE_NONCE=%s %s",
-		 init, share, jobdir, nonce, o->append ? o->append : "");
+		 tsc, init, share, jobdir, nonce, o->append ? o->append : "");
 	if (strlen(append) >= 2048)	/* COMMAND_LINE_SIZE on x86 */
 		fatal("kernel command line too long (%zu bytes): shorten the share path or --append",
 		      strlen(append));

@@ -92,6 +92,22 @@ static void geomean_of_ratios(void **state)
 	assert_true(geomean(r, 0) == 0.0);
 }
 
+static void holm_step_down(void **state)
+{
+	double p[] = { 0.01, 0.04, 0.03, 0.005 }, adj[4];
+	double big[] = { 0.5, 0.9 }, adj2[2];
+
+	(void)state;
+	holm_adjust(p, 4, adj);
+	/* sorted 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 -> max(0.04, 0.06) */
+	assert_true(fabs(adj[0] - 0.03) < EPS);
+	assert_true(fabs(adj[1] - 0.06) < EPS);
+	assert_true(fabs(adj[2] - 0.06) < EPS);
+	assert_true(fabs(adj[3] - 0.02) < EPS);
+	holm_adjust(big, 2, adj2);
+	assert_true(adj2[0] == 1.0 && adj2[1] == 1.0);	/* capped at 1 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -99,6 +115,7 @@ int main(void)
 		cmocka_unit_test(welch_matches_reference),
 		cmocka_unit_test(degenerate_samples),
 		cmocka_unit_test(geomean_of_ratios),
+		cmocka_unit_test(holm_step_down),
 	};
 
 	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
