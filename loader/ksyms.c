@@ -82,6 +82,10 @@ const struct ksym *ksyms_find(const struct ksyms *ks, uint64_t addr)
 		else
 			hi = mid;
 	}
+	/* No function is a megabyte long: an address that far past the nearest symbol is in
+	 * code kallsyms does not list (a BPF trampoline, say), not in that symbol. */
+	if (addr - ks->syms[lo].addr > (1u << 20))
+		return NULL;
 	return &ks->syms[lo];
 }
 

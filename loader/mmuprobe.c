@@ -443,13 +443,27 @@ static int stack_frames(struct mmuprobe_bpf *skel, int stackid, const char **fra
 	return n;
 }
 
-static const char *lock_caller(const char *const *frames, int n)
+static struct json_object *stack_json(const char *const *frames, int n)
 {
+	struct json_object *a = json_object_new_array();
 	int i;
 
-	for (i = 0; i < n; i++)
-		if (frames[i] && !strstr(frames[i], "_raw_") && strncmp(frames[i], "bpf_", 4) &&
-		    strncmp(frames[i], "__bpf", 5) && strncmp(frames[i], "bpf_trampoline", 14))
+	for (i = 0; i < n && i < 12; i++)
+		json_object_array_add(a, json_object_new_string(frames[i] ? frames[i] : "?"));
+	return a;
+}
+
+/* Who took the lock: the frame after the lock function (the stack starts in the BPF
+ * trampoline, then _raw_{write,read}_lock, then its caller). */
+static const char *lock_caller(const char *const *frames, int n)
+{
+	int i, after = 0;
+
+	for (i = 0; i < n && i < 6; i++)
+		if (frames[i] && strstr(frames[i], "_raw_"))
+			after = i + 1;
+	for (i = after; i < n; i++)
+		if (frames[i] && strncmp(frames[i], "bpf_", 4))
 			return frames[i];
 	return "?";
 }
@@ -507,6 +521,7 @@ static void add_holders(struct mmuprobe_bpf *skel, __u32 tgid, struct json_objec
 		n = stack_frames(skel, key.stackid, frames, MMUPROBE_STACK_DEPTH);
 		o = json_object_new_object();
 		json_object_object_add(o, "function", json_object_new_string(lock_caller(frames, n)));
+		json_object_object_add(o, "stack", stack_json(frames, n));
 		json_object_object_add(o, "write", json_object_new_boolean(key.write));
 		json_object_object_add(o, "count", json_object_new_int64((int64_t)h.count));
 		json_object_object_add(o, "sum_ns", json_object_new_int64((int64_t)h.sum));
