@@ -209,9 +209,13 @@ struct row {
 
 static void print_row(FILE *f, const struct row *r)
 {
-	fprintf(f, "| %s | %s | %s | %zu/%zu | %.4g ± %.2g | %.4g ± %.2g | %.3f | [%.4g, %.4g] | %.3g | %.3g | %c%s |\n",
+	char holm[32] = "not gated";
+
+	if (r->m->gates)
+		snprintf(holm, sizeof(holm), "%.3g", r->p_holm);
+	fprintf(f, "| %s | %s | %s | %zu/%zu | %.4g ± %.2g | %.4g ± %.2g | %.3f | [%.4g, %.4g] | %.3g | %s | %c%s |\n",
 		r->metric, r->mode, r->workload, r->base.n, r->new.n, r->base.mean, r->base.sd, r->new.mean,
-		r->new.sd, r->ratio, r->new.ci_lo, r->new.ci_hi, r->p, r->p_holm, r->mark,
+		r->new.sd, r->ratio, r->new.ci_lo, r->new.ci_hi, r->p, holm, r->mark,
 		r->regression ? " REGRESSION" : "");
 }
 

@@ -25,6 +25,10 @@ const volatile __u32 targ_tgid;			/* 0: every VMM */
 const volatile __u64 kvm_vm_ioctl_addr;
 const volatile __u64 kvm_vcpu_ioctl_addr;
 const volatile __u64 stat_interval_ns = 10000000;	/* KVM stat refresh from KVM_RUN */
+/* Take the holder's kernel stack on one mmu_lock acquisition in this many (per CPU):
+ * unwinding on every acquisition would dominate the probes' cost. Hold times are timed
+ * on every acquisition regardless. */
+const volatile __u32 holder_sample = 64;
 
 /* ioctl numbers from include/uapi/linux/kvm.h (stable ABI). */
 #define KVM_GET_DIRTY_LOG		0x4010ae42u
@@ -131,8 +135,9 @@ struct hold {
 	__u64 lock;
 	__u64 start;
 	__u32 tgid;
-	__s32 stackid;
+	__s32 stackid;		/* -2: not sampled this time */
 	__u32 write;
+	__u32 seq;		/* acquisitions on this CPU, for sampling */
 };
 
 struct {
@@ -657,9 +662,12 @@ static __always_inline void lock_acquired(void *ctx, void *lock, __u32 write)
 	h->start = bpf_ktime_get_ns();
 	h->tgid = *tgid;
 	h->write = write;
-	h->stackid = bpf_get_stackid(ctx, &stacks, 0);
-	if (h->stackid < 0)
-		drop(DROP_STACK);
+	h->stackid = -2;
+	if (holder_sample <= 1 || h->seq++ % holder_sample == 0) {
+		h->stackid = bpf_get_stackid(ctx, &stacks, 0);
+		if (h->stackid < 0)
+			drop(DROP_STACK);
+	}
 }
 
 static __always_inline void lock_released(void *lock, __u32 write)
@@ -676,6 +684,8 @@ static __always_inline void lock_released(void *lock, __u32 write)
 	d = bpf_ktime_get_ns() - h->start;
 	h->lock = 0;
 	lat_add(h->tgid, write ? LAT_LOCK_HOLD_WRITE : LAT_LOCK_HOLD_READ, d);
+	if (h->stackid == -2)
+		return;
 	key.tgid = h->tgid;
 	key.stackid = h->stackid;
 	key.write = write;

@@ -44,8 +44,10 @@ static struct env {
 	bool verbose;
 	bool quiet;
 	const char *tier;	/* auto, full, degraded */
+	bool no_lock_hold, no_fault_latency;	/* --exclude */
+	long holder_sample;
 	char **cmd;		/* workload to run, optional */
-} env = { .tier = "auto" };
+} env = { .tier = "auto", .holder_sample = 64 };
 
 const char *argp_program_version = "mmuprobe (mmuscope) 1";
 static const char doc[] =
@@ -68,6 +70,10 @@ static const struct argp_option opts[] = {
 	{ "interval", 'i', "MS", 0, "Snapshot counters every MS ms (time series)", 0 },
 	{ "pid", 'p', "PID", 0, "Only this VMM process", 0 },
 	{ "tier", 't', "TIER", 0, "auto (default), full or degraded", 0 },
+	{ "exclude", 'x', "METRIC,...", 0, "Leave out costly probes: lock_hold (fentry/fexit on every "
+	  "rwlock), fault_latency (fentry/fexit on every KVM page fault)", 0 },
+	{ "holder-sample", 's', "N", 0, "Record the mmu_lock holder's stack on 1 acquisition in N "
+	  "(default 64; 1 = every one)", 0 },
 	{ "quiet", 'q', NULL, 0, "No text summary", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{},
@@ -93,6 +99,21 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'i': env.interval = parse_num(arg, 10, 3600000, state); break;
 	case 'p': env.pid = (pid_t)parse_num(arg, 1, 1 << 22, state); break;
 	case 'q': env.quiet = true; break;
+	case 's': env.holder_sample = parse_num(arg, 1, 1 << 20, state); break;
+	case 'x': {
+		char *copy = strdup(arg), *save = NULL, *tok;
+
+		for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(tok, "lock_hold"))
+				env.no_lock_hold = true;
+			else if (!strcmp(tok, "fault_latency"))
+				env.no_fault_latency = true;
+			else
+				argp_error(state, "--exclude knows lock_hold and fault_latency, not '%s'", tok);
+		}
+		free(copy);
+		break;
+	}
 	case 'v': env.verbose = true; break;
 	case 't':
 		if (strcmp(arg, "auto") && strcmp(arg, "full") && strcmp(arg, "degraded"))
@@ -800,6 +821,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	skel->rodata->targ_tgid = (__u32)env.pid;
+	skel->rodata->holder_sample = (__u32)env.holder_sample;
 	skel->rodata->kvm_vm_ioctl_addr = ksyms_addr(ksyms, "kvm_vm_ioctl");
 	skel->rodata->kvm_vcpu_ioctl_addr = ksyms_addr(ksyms, "kvm_vcpu_ioctl");
 
@@ -829,8 +851,11 @@ int main(int argc, char **argv)
 		int nc = sizeof(c) / sizeof(c[0]);
 
 		for (i = 0; i < nc; i++) {
-			if (forced_degraded && !c[i].fallback) {
-				c[i].why = "--tier degraded";
+			bool excluded = (env.no_lock_hold && i >= 10 && i <= 13) ||
+					(env.no_fault_latency && (i == 8 || i == 9));
+
+			if (excluded || (forced_degraded && !c[i].fallback)) {
+				c[i].why = excluded ? "left out by --exclude" : "--tier degraded";
 				bpf_program__set_autoload(c[i].full, false);
 				continue;
 			}
@@ -848,7 +873,8 @@ int main(int argc, char **argv)
 			set_tier(M_RECYCLED, "degraded", "fexit kvm_mmu_zap_oldest_mmu_pages: %s; "
 				 "zaps with reason recycle count the pages instead", c[4].why);
 		if (c[10].use_full && c[11].use_full && c[12].use_full && c[13].use_full)
-			set_tier(M_LOCK_HOLD, "exact", "fexit _raw_{write,read}_lock to fentry _raw_{write,read}_unlock on &kvm->mmu_lock");
+			set_tier(M_LOCK_HOLD, "exact", "fexit _raw_{write,read}_lock to fentry _raw_{write,read}_unlock "
+				 "on &kvm->mmu_lock; holders' stacks sampled 1 in %ld", env.holder_sample);
 		else
 			set_tier(M_LOCK_HOLD, "unavailable", "fentry/fexit on the rwlock functions: %s",
 				 c[10].why ? c[10].why : c[11].why ? c[11].why : c[12].why ? c[12].why : c[13].why);
