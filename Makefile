@@ -32,7 +32,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps tools kernel kernels kernel-path selftests-build selftests vm test unit-tests bench compare clean help
+.PHONY: all deps tools kernel kernels kernel-path selftests-build selftests selftests-debug vm test unit-tests bench compare clean help
 
 all: tools
 
@@ -144,6 +144,12 @@ selftests: $(TESTHOST) selftests-build
 		-s $(OUTPUT)/selftests/$(VARIANT)-$(CONFIG)-$(MODE) -- \
 		$(abspath testhost/run-selftests) $(MMUSCOPE_CACHE)/kernel/$(VARIANT)/selftests-$(CONFIG) \
 		$(OUTPUT)/selftests/$(VARIANT)-$(CONFIG)-$(MODE)/result.json
+
+# Correctness before numbers: the subset on the lockdep+KASAN debug build of both kernels
+# (~9 min build + ~9 min run each here; not part of `make test` to keep CI under an hour).
+selftests-debug: $(TESTHOST)
+	$(Q)$(MAKE) --no-print-directory selftests VARIANT=baseline CONFIG=debug MODE=$(MODE) TIMEOUT=1800
+	$(Q)$(MAKE) --no-print-directory selftests VARIANT=patched CONFIG=debug MODE=$(MODE) TIMEOUT=1800
 
 # --- tests ----------------------------------------------------------------------------------
 UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats
