@@ -25,6 +25,9 @@ const volatile __u32 targ_tgid;			/* 0: every VMM */
 const volatile __u64 kvm_vm_ioctl_addr;
 const volatile __u64 kvm_vcpu_ioctl_addr;
 const volatile __u64 stat_interval_ns = 10000000;	/* KVM stat refresh from KVM_RUN */
+/* Set when the task_file iterator samples KVM's stats: then the hot paths (KVM_RUN,
+ * page faults) need not look at struct kvm at all. */
+const volatile bool stats_from_iter;
 /* Take the holder's kernel stack on one mmu_lock acquisition in this many (per CPU):
  * unwinding on every acquisition would dominate the probes' cost. Hold times are timed
  * on every acquisition regardless. */
@@ -331,7 +334,7 @@ int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	__u32 region[2] = {};	/* slot, flags: the same prefix in both region structs */
 	__u64 size = 0;
 
-	if ((cmd & 0xff00) != 0xae00 || !wanted(tgid))
+	if ((cmd & 0xff00) != 0xae00 || !wanted(tgid) || (cmd == KVM_RUN && stats_from_iter))
 		return 0;
 	kvm = kvm_of_fd((unsigned int)ctx->args[0], &is_vcpu);
 	if (!kvm)
@@ -632,7 +635,8 @@ int BPF_PROG(page_fault_enter, struct kvm_vcpu *vcpu)
 {
 	if (!vcpu || !wanted(cur_tgid()))
 		return 0;
-	saw_kvm(BPF_CORE_READ(vcpu, kvm), bpf_ktime_get_ns(), false);
+	if (!stats_from_iter)
+		saw_kvm(BPF_CORE_READ(vcpu, kvm), bpf_ktime_get_ns(), false);
 	timed_enter(LAT_PAGE_FAULT);
 	return 0;
 }

@@ -908,6 +908,7 @@ int main(int argc, char **argv)
 				 "(KVM_RUN at most every 10 ms), so the last value may be stale", c[14].why);
 	}
 
+	skel->rodata->stats_from_iter = bpf_program__autoload(skel->progs.dump_kvm);
 	err = mmuprobe_bpf__load(skel);
 	if (err) {
 		fprintf(stderr, "mmuprobe: error: loading the BPF programs failed (%s): rerun with -v "
