@@ -87,16 +87,11 @@ struct {
 	__type(value, struct mmuprobe_kvm_stat);
 } kvm_stats SEC(".maps");
 
-struct kvm_first {
-	struct mmuprobe_kvm_stat first;	/* at first sight: the baseline of the deltas */
-	__u64 last_refresh;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MMUPROBE_MAX_VMS);
 	__type(key, __u64);
-	__type(value, struct kvm_first);
+	__type(value, struct mmuprobe_kvm_first);
 } kvm_firsts SEC(".maps");
 
 /* One timed call in flight per thread (ioctl, contention, fault, collapse). */
@@ -265,7 +260,7 @@ static __always_inline void saw_kvm(struct kvm *kvm, __u64 now, bool force)
 	__u64 key = (__u64)kvm, lock = (__u64)&kvm->mmu_lock;
 	struct mmuprobe_kvm_stat st = {};
 	struct mmuprobe_vm *vm;
-	struct kvm_first *f;
+	struct mmuprobe_kvm_first *f;
 	__u32 tgid;
 
 	if (!kvm)
@@ -281,7 +276,7 @@ static __always_inline void saw_kvm(struct kvm *kvm, __u64 now, bool force)
 		st.probe_recycled = vm->recycled;
 	}
 	if (!f) {
-		struct kvm_first nf = { .first = st, .last_refresh = now };
+		struct mmuprobe_kvm_first nf = { .first = st, .last_refresh = now };
 
 		bpf_map_update_elem(&kvm_firsts, &key, &nf, BPF_NOEXIST);
 		bpf_map_update_elem(&mmu_locks, &lock, &tgid, BPF_ANY);
@@ -743,7 +738,7 @@ int dump_kvm(struct bpf_iter__task_file *ctx)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct file *file = ctx->file;
-	struct mmuprobe_kvm_stat st = {}, *copy;
+	struct mmuprobe_kvm_stat *copy;
 	struct kvm *kvm;
 	__u64 key;
 
@@ -753,8 +748,7 @@ int dump_kvm(struct bpf_iter__task_file *ctx)
 	kvm = file->private_data;
 	if (!kvm)
 		return 0;
-	read_kvm_stat(kvm, &st);
-	if (!wanted(st.tgid))
+	if (!wanted(BPF_CORE_READ(kvm, userspace_pid)))
 		return 0;
 	saw_kvm(kvm, bpf_ktime_get_ns(), true);
 	key = (__u64)kvm;

@@ -94,6 +94,12 @@ struct mmuprobe_kvm_stat {
 	__u64 probe_recycled;
 };
 
+/* A VM's counters at first sight (the baseline of every delta) and when last refreshed. */
+struct mmuprobe_kvm_first {
+	struct mmuprobe_kvm_stat first;
+	__u64 last_refresh;
+};
+
 /* Per-call records on the ring buffer, for time series. */
 enum mmuprobe_event_kind {
 	EV_GET_DIRTY_LOG,

@@ -646,7 +646,7 @@ static struct json_object *build_doc(struct mmuprobe_bpf *skel, struct bpf_link 
 
 		/* KVM's own counters of this process's VMs: first sight and now. */
 		for (i = 0; i < nlast; i++) {
-			struct { struct mmuprobe_kvm_stat first; __u64 last_refresh; } f;
+			struct mmuprobe_kvm_first f;
 			struct json_object *o;
 
 			if (last[i].tgid != tgid ||

@@ -324,6 +324,7 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 	static char root_fsdev[] = "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap";
 	const char *init = getenv("MMUSCOPE_GUEST_INIT");
 	char *share_fsdev, *out_serial, *append, smp[16], tsc[48] = "";
+	long tsc_khz;
 	const char *argv[MAX_ARGS];
 	bool kvm;
 	int n = 0;
@@ -335,8 +336,8 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 	snprintf(smp, sizeof(smp), "%d", o->smp);
 	if (!init)
 		init = MMUSCOPE_TESTHOST_DIR "/guest-init";
-	if (!kvm && host_tsc_khz() > 0)
-		snprintf(tsc, sizeof(tsc), "tsc_early_khz=%ld ", host_tsc_khz());
+	if (!kvm && (tsc_khz = host_tsc_khz()) > 0)
+		snprintf(tsc, sizeof(tsc), "tsc_early_khz=%ld ", tsc_khz);
 	append = xasprintf("%sconsole=ttyS0 root=/dev/root rootfstype=9p "
 			   "rootflags=trans=virtio,version=9p2000.L,msize=512000 ro "
 			   "init=%s panic=-1 oops=panic printk.devkmsg=on "
