@@ -32,7 +32,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps tools kernel kernels kernel-path selftests-build selftests selftests-debug vm test unit-tests bench compare clean help
+.PHONY: all deps tools guest kernel kernels kernel-path selftests-build selftests selftests-debug vm test unit-tests bench compare clean help
 
 all: tools
 
@@ -48,8 +48,10 @@ deps:
 TESTHOST := $(OUTPUT)/bin/testhost
 BPF_TOOLS := mmuprobe
 LOADER_OBJS := ksyms hist zapreason
-ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/dlpt_parse
-tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS)
+ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse
+WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp
+GUEST_PROGS := $(OUTPUT)/guest/forkjob
+tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS) $(WORKLOAD_TOOLS) $(GUEST_PROGS)
 
 $(OUTPUT)/obj/testhost/%.o: testhost/%.c testhost/splat.h | $(OUTPUT)/obj/testhost
 	$(call msg,CC,$@)
@@ -108,12 +110,25 @@ $(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/s
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
 # --- workloads' parsers -----------------------------------------------------------------------
-$(OUTPUT)/bin/dlpt_parse: workloads/dlpt_parse.c | $(OUTPUT)/bin
+$(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse: $(OUTPUT)/bin/%: workloads/%.c | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -ljson-c -o $@
 
 $(OUTPUT)/obj/analysis:
 	$(Q)mkdir -p $@
+
+# --- workloads: host-side tools, and the workload guest (static programs in an initramfs) ---
+$(OUTPUT)/bin/qmp: workloads/qmp.c | $(OUTPUT)/bin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -ljson-c -o $@
+
+$(OUTPUT)/guest/%: workloads/guest/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -static $< -o $@
+
+guest: $(GUEST_PROGS)
+	$(Q)workloads/guest/build-initramfs $(abspath $(GUEST_PROGS)) >/dev/null
 
 # --- kernels ------------------------------------------------------------------------------
 kernel_out = $(MMUSCOPE_CACHE)/kernel/$(1)/linux/out-$(2)
@@ -184,13 +199,13 @@ unit-tests: $(UNIT_TESTS)
 
 # Everything: unit tests, both kernels built and booted, selftests in shadow mode on both.
 test: deps
-	$(Q)$(MAKE) --no-print-directory tools $(UNIT_TESTS) $(TEST_PROGS)
+	$(Q)$(MAKE) --no-print-directory tools guest $(UNIT_TESTS) $(TEST_PROGS)
 	$(Q)tests/run
 
 # --- the main job ---------------------------------------------------------------------------
 PROFILE ?= ci
 bench: deps
-	$(Q)$(MAKE) --no-print-directory tools
+	$(Q)$(MAKE) --no-print-directory tools guest
 	$(Q)kernel-patches/build-kernel baseline bench
 	$(Q)kernel-patches/build-kernel patched bench
 	$(Q)testhost/build-selftests baseline bench

@@ -41,6 +41,7 @@ struct metric {
 	char path[256];		/* dotted path into a rep's JSON; numbers index arrays */
 	bool lower_is_better;
 	bool gates;		/* false: THRESHOLD "-", shown but never fails the run */
+	bool headline;		/* optional 6th field "headline": first table of the report */
 	double threshold;	/* percent */
 };
 
@@ -73,25 +74,28 @@ static int load_metrics(const char *file)
 	}
 	while (fgets(line, sizeof(line), f)) {
 		struct metric *m = &metrics[nmetrics];
-		char better[16], threshold[16];
+		char better[16], threshold[16], flag[16] = "";
 		char *end;
+		int nf;
 
 		lineno++;
 		if (line[strspn(line, " \t")] == '#' || line[strspn(line, " \t\n")] == '\0')
 			continue;
 		if (nmetrics == MAX_METRICS ||
-		    sscanf(line, "%63s %63s %255s %15s %15s", m->name, m->workloads, m->path,
-			   better, threshold) != 5 ||
+		    (nf = sscanf(line, "%63s %63s %255s %15s %15s %15s", m->name, m->workloads,
+				 m->path, better, threshold, flag)) < 5 ||
+		    (nf == 6 && strcmp(flag, "headline")) ||
 		    (strcmp(better, "lower") && strcmp(better, "higher")) ||
 		    (strcmp(threshold, "-") &&
 		     ((m->threshold = strtod(threshold, &end)) < 0 || *end))) {
 			fprintf(stderr, "compare: error: %s:%d: want 'NAME WORKLOADS PATH lower|higher "
-				"THRESHOLD%%|-'\n", file, lineno);
+				"THRESHOLD%%|- [headline]'\n", file, lineno);
 			fclose(f);
 			return -1;
 		}
 		m->lower_is_better = !strcmp(better, "lower");
 		m->gates = strcmp(threshold, "-") != 0;
+		m->headline = nf == 6;
 		nmetrics++;
 	}
 	fclose(f);
@@ -393,11 +397,15 @@ int main(int argc, char **argv)
 	}
 	for (FILE *f = out; f; f = (f == out ? rf : NULL)) {
 		fprintf(f, "Base: %s  \nNew: %s\n\n", base, new);
-		fprintf(f, "| metric | mode | workload | n base/new | base mean ± sd | new mean ± sd | "
-			"new/base | new 95%% CI | p (Welch) | p (Holm) | sig |\n");
-		fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
-		for (i = 0; i < nrows; i++)
-			print_row(f, &rows[i]);
+		for (int pass = 0; pass < 2; pass++) {
+			fprintf(f, "%s", pass ? "\n## All metrics\n\n" : "## Headline\n\n");
+			fprintf(f, "| metric | mode | workload | n base/new | base mean ± sd | "
+				"new mean ± sd | new/base | new 95%% CI | p (Welch) | p (Holm) | sig |\n");
+			fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
+			for (i = 0; i < nrows; i++)
+				if (pass || rows[i].m->headline)
+					print_row(f, &rows[i]);
+		}
 		fprintf(f, "\nGeometric mean of cost ratios (new/base, inverted for higher-is-better; "
 			"< 1 is better): %.3f over %d metrics\n", geomean(ratios, (size_t)nratios), nratios);
 		fprintf(f, "Significance: + better, - worse at p < 0.05 (Welch's t-test); "

@@ -220,7 +220,9 @@ static void write_job(const struct opts *o, const char *jobdir, const char *nonc
 	}
 	/* The accelerator tells the job whether nested SVM/VMX is emulated by TCG. */
 	fprintf(f, "export MMUSCOPE_ACCEL=%s\n", use_kvm(o) ? "kvm" : "tcg");
-	fprintf(f, "MMUSCOPE_NONCE=%s\nMMUSCOPE_MODE=%s\nMMUSCOPE_MODDIR=", nonce, o->mode);
+	/* The MMU mode KVM was loaded in: workloads that only make sense in some modes check it. */
+	fprintf(f, "export MMUSCOPE_MODE=%s\n", o->mode);
+	fprintf(f, "MMUSCOPE_NONCE=%s\nMMUSCOPE_MODDIR=", nonce);
 	shell_quote(f, o->moddir);
 	fprintf(f, "\nMMUSCOPE_CWD=");
 	shell_quote(f, o->workdir);
