@@ -48,7 +48,7 @@ deps:
 TESTHOST := $(OUTPUT)/bin/testhost
 BPF_TOOLS := mmuprobe
 LOADER_OBJS := ksyms hist zapreason
-ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse
+ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse
 WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp
 GUEST_PROGS := $(OUTPUT)/guest/forkjob
 tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS) $(WORKLOAD_TOOLS) $(GUEST_PROGS)
@@ -108,6 +108,14 @@ $(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) | $(OUTPUT)/ob
 $(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
+
+$(OUTPUT)/bin/plot: $(OUTPUT)/obj/analysis/plot.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
+
+$(OUTPUT)/bin/report_html: $(OUTPUT)/obj/analysis/report_html.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
 # --- workloads' parsers -----------------------------------------------------------------------
 $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse: $(OUTPUT)/bin/%: workloads/%.c | $(OUTPUT)/bin

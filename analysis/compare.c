@@ -257,19 +257,45 @@ static int gate(struct row *rows, int nrows, double alpha)
 	return regressions;
 }
 
+/* metric mode workload base_mean new_mean ratio new_ci_lo new_ci_hi mark, atomically. */
+static int write_tsv(const char *file, const struct row *rows, int nrows)
+{
+	char tmp[4096];
+	FILE *f;
+	int i;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	f = fopen(tmp, "w");
+	if (!f)
+		goto fail;
+	fprintf(f, "# metric\tmode\tworkload\tbase_mean\tnew_mean\tratio\tnew_ci_lo\tnew_ci_hi\tmark\n");
+	for (i = 0; i < nrows; i++)
+		fprintf(f, "%s\t%s\t%s\t%.9g\t%.9g\t%.6g\t%.9g\t%.9g\t%c\n", rows[i].metric,
+			rows[i].mode, rows[i].workload, rows[i].base.mean, rows[i].new.mean,
+			rows[i].ratio, rows[i].new.ci_lo, rows[i].new.ci_hi,
+			rows[i].mark == ' ' ? '=' : rows[i].mark);
+	if (fclose(f) || rename(tmp, file))
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "compare: error: cannot write %s: %s\n", file, strerror(errno));
+	return -1;
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: compare [-a ALPHA] [-m METRICS] [-r REPORT.md] BASE_DIR NEW_DIR\n"
+	fprintf(f, "usage: compare [-a ALPHA] [-m METRICS] [-r REPORT.md] [-t ROWS.tsv] BASE_DIR NEW_DIR\n"
 		"  -a  family-wise level of the gate (Holm over the gated metrics, default 0.01)\n"
 		"  BASE_DIR, NEW_DIR: results/<run>/<kernel> (holding <mode>/<workload>/<rep>.json)\n"
 		"  -m  metric definitions (default analysis/metrics.conf)\n"
 		"  -r  also write the comparison as Markdown here (atomically)\n"
+		"  -t  also write one row per metric as TSV here, for analysis/plot (atomically)\n"
 		"exit: 0 no regression, 1 significant regression beyond threshold, 2 bad input\n");
 }
 
 int main(int argc, char **argv)
 {
-	const char *metrics_file = "analysis/metrics.conf", *report = NULL, *base, *new;
+	const char *metrics_file = "analysis/metrics.conf", *report = NULL, *tsv = NULL, *base, *new;
 	static struct row rows[MAX_METRICS * 64];
 	char *modes[MAX_NAMES];
 	double ratios[MAX_METRICS * 64];
@@ -278,7 +304,7 @@ int main(int argc, char **argv)
 	double alpha = 0.01;
 	char tmp[4096], *end;
 
-	while ((opt = getopt(argc, argv, "a:m:r:h")) != -1) {
+	while ((opt = getopt(argc, argv, "a:m:r:t:h")) != -1) {
 		switch (opt) {
 		case 'a':
 			alpha = strtod(optarg, &end);
@@ -289,6 +315,7 @@ int main(int argc, char **argv)
 			break;
 		case 'm': metrics_file = optarg; break;
 		case 'r': report = optarg; break;
+		case 't': tsv = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -417,6 +444,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "compare: error: cannot write %s: %s\n", report, strerror(errno));
 		return 2;
 	}
+	if (tsv && write_tsv(tsv, rows, nrows))
+		return 2;
 	if (regressions)
 		return 1;
 	return input_errors ? 2 : 0;

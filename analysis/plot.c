@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * plot: the before/after plots of a bench run, drawn by gnuplot (PNG and SVG).
+ *
+ *   plot BASE_DIR NEW_DIR OUTDIR
+ *
+ * BASE_DIR and NEW_DIR are results/<run>/<kernel> directories (<mode>/<workload>/<rep>.json).
+ * For every mode/workload in both, from what its repetitions hold:
+ *   getlog-<mode>-<workload>   get-dirty-log latency, log2 histogram summed over the reps
+ *                              (the probe's latency.get_dirty_log.log2_hist)
+ *   series-<mode>-<workload>   shadow pages in use and mmu_recycled over time, repetition 1
+ *                              (the probe's --interval series: the saw-tooth of seed 000)
+ *   harvest-<mode>-<workload>  the harvest timeline of repetition 1: get-dirty-log latency
+ *                              and pages per harvest (workloads/harvest.c)
+ * and, with compare's rows (OUTDIR/rows.tsv, from compare -t), ratios-<mode>: new/base per
+ * metric with the new kernel's 95% CI scaled by the base mean.
+ * Each plot: OUTDIR/<name>.dat, .gp, .png, .svg. Writes OUTDIR/plots.md listing them.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#define MAX_BUCKETS 64
+
+static const char *outdir;
+static FILE *index_md;
+static int nplots, failures;
+
+/* DIR/NAME into buf, or a clear error: no silently truncated path. */
+static char *join(char *buf, size_t n, const char *dir, const char *name)
+{
+	if ((size_t)snprintf(buf, n, "%s/%s", dir, name) >= n) {
+		fprintf(stderr, "plot: error: path too long: %s/%s\n", dir, name);
+		exit(2);
+	}
+	return buf;
+}
+
+static struct json_object *get(struct json_object *o, const char *path)
+{
+	char buf[256], *save, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); o && tok; tok = strtok_r(NULL, ".", &save)) {
+		if (json_object_is_type(o, json_type_array))
+			o = json_object_array_get_idx(o, strtoul(tok, NULL, 10));
+		else if (!json_object_object_get_ex(o, tok, &o))
+			return NULL;
+	}
+	return o;
+}
+
+static struct json_object *load_rep(const char *dir, int rep)
+{
+	char path[4096];
+	struct json_object *o;
+
+	snprintf(path, sizeof(path), "%s/%d.json", dir, rep);
+	if (access(path, R_OK))
+		return NULL;
+	o = json_object_from_file(path);
+	if (!o)
+		fprintf(stderr, "plot: warning: %s is not JSON: skipped\n", path);
+	return o;
+}
+
+static FILE *open_out(const char *name, const char *ext)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.%s", outdir, name, ext);
+	f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "plot: error: cannot write %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	return f;
+}
+
+/* Runs gnuplot on OUTDIR/name.gp once per terminal; the script reads TERM and OUT. */
+static void render(const char *name, const char *title)
+{
+	static const char *const terms[][2] = {
+		{ "pngcairo size 900,500 noenhanced", "png" }, { "svg size 900,500 noenhanced", "svg" },
+	};
+	char cmd[8192];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "cd '%s' && gnuplot -e \"set terminal %s; set output '%s.%s'\" "
+			 "'%s.gp' 2>>gnuplot.log", outdir, terms[i][0], name, terms[i][1], name);
+		if (system(cmd)) {
+			fprintf(stderr, "plot: error: gnuplot failed on %s/%s.gp (see %s/gnuplot.log; "
+				"is gnuplot-nox installed? make deps)\n", outdir, name, outdir);
+			failures++;
+			return;
+		}
+	}
+	fprintf(index_md, "### %s\n\n![%s](%s.svg)\n\n", title, title, name);
+	nplots++;
+}
+
+static bool hist_plot(const char *mode, const char *wl, const char *bdir, const char *ndir)
+{
+	double h[2][MAX_BUCKETS] = { { 0 } };
+	const char *dirs[2] = { bdir, ndir };
+	int k, rep, i, top = 0;
+	bool any = false;
+	char name[256];
+	FILE *f;
+
+	for (k = 0; k < 2; k++) {
+		for (rep = 1; rep < 1000; rep++) {
+			struct json_object *o = load_rep(dirs[k], rep), *a;
+
+			if (!o)
+				break;
+			a = get(o, "probe.vms.0.latency.get_dirty_log.log2_hist");
+			for (i = 0; a && i < (int)json_object_array_length(a) && i < MAX_BUCKETS; i++) {
+				h[k][i] += json_object_get_double(json_object_array_get_idx(a, i));
+				if (h[k][i] > 0) {
+					any = true;
+					top = i > top ? i : top;
+				}
+			}
+			json_object_put(o);
+		}
+	}
+	if (!any)
+		return false;
+	if (snprintf(name, sizeof(name), "getlog-%s-%s", mode, wl) >= (int)sizeof(name))
+		return false;
+	f = open_out(name, "dat");
+	fprintf(f, "# bucket_lo_us baseline new\n");
+	for (i = 0; i <= top; i++)
+		fprintf(f, "\"%.3g\" %g %g\n", (double)(1ull << i) / 1000.0, h[0][i], h[1][i]);
+	fclose(f);
+	f = open_out(name, "gp");
+	fprintf(f, "set title 'get-dirty-log latency, %s/%s (all repetitions)'\n"
+		"set style data histograms\nset style histogram clustered gap 1\n"
+		"set style fill solid 0.8 border -1\nset xlabel 'latency >= (us, log2 buckets)'\n"
+		"set ylabel 'calls'\nset xtics rotate by -45\nset key top left\n"
+		"plot '%s.dat' using 2:xtic(1) title 'base', '' using 3 title 'new'\n",
+		mode, wl, name);
+	fclose(f);
+	render(name, "get-dirty-log latency histogram");
+	return true;
+}
+
+/* One element of a repetition's array as a .dat row; false if it lacks a field. */
+typedef bool (*row_fn)(FILE *f, struct json_object *e, double *t0);
+
+/*
+ * NAME-base.dat and NAME-new.dat from the array at @path of repetition 1 of each kernel.
+ * True when either has at least @min_rows rows: worth a plot.
+ */
+static bool rep1_dat(const char *name, const char *bdir, const char *ndir, const char *path,
+		     const char *header, row_fn row, size_t min_rows)
+{
+	const char *dirs[2] = { bdir, ndir }, *label[2] = { "base", "new" };
+	bool any = false;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		struct json_object *o = load_rep(dirs[k], 1), *a;
+		size_t i, n, rows = 0;
+		double t0 = -1;
+		char dat[300];
+		FILE *f;
+
+		if (!o)
+			continue;
+		a = get(o, path);
+		n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+		snprintf(dat, sizeof(dat), "%s-%s", name, label[k]);
+		f = open_out(dat, "dat");
+		fprintf(f, "# %s\n", header);
+		for (i = 0; i < n; i++)
+			rows += row(f, json_object_array_get_idx(a, i), &t0);
+		fclose(f);
+		any |= rows >= min_rows;
+		json_object_put(o);
+	}
+	return any;
+}
+
+static bool series_row(FILE *f, struct json_object *e, double *t0)
+{
+	struct json_object *t = get(e, "t_ns"), *u = get(e, "n_used_mmu_pages"),
+			   *r = get(e, "mmu_recycled");
+
+	if (!t || !u || !r)
+		return false;
+	if (*t0 < 0)
+		*t0 = json_object_get_double(t);
+	fprintf(f, "%.3f %lld %lld\n", (json_object_get_double(t) - *t0) / 1e9,
+		(long long)json_object_get_int64(u), (long long)json_object_get_int64(r));
+	return true;
+}
+
+static bool harvest_row(FILE *f, struct json_object *e, double *t0)
+{
+	struct json_object *t = get(e, "t"), *g = get(e, "get_ns"), *p = get(e, "pages");
+
+	(void)t0;
+	if (!t || !g || !p)
+		return false;
+	fprintf(f, "%.3f %.4f %lld\n", json_object_get_double(t),
+		json_object_get_double(g) / 1e6, (long long)json_object_get_int64(p));
+	return true;
+}
+
+/* The probe's --interval series of repetition 1: shadow pages in use and mmu_recycled. */
+static bool series_plot(const char *mode, const char *wl, const char *bdir, const char *ndir)
+{
+	char name[256];
+	FILE *f;
+
+	if (snprintf(name, sizeof(name), "series-%s-%s", mode, wl) >= (int)sizeof(name) ||
+	    !rep1_dat(name, bdir, ndir, "probe.series", "t_s n_used_mmu_pages mmu_recycled",
+		      series_row, 3))
+		return false;
+	f = open_out(name, "gp");
+	fprintf(f, "set title 'shadow pages in use and mmu_recycled, %s/%s, repetition 1'\n"
+		"set xlabel 'seconds'\nset ylabel 'shadow pages in use'\nset y2label 'mmu_recycled'\n"
+		"set ytics nomirror\nset y2tics\nset key top left\n"
+		"plot '%s-base.dat' using 1:2 with steps title 'base: in use', "
+		"'%s-new.dat' using 1:2 with steps title 'new: in use', "
+		"'%s-base.dat' using 1:3 axes x1y2 with lines dt 2 title 'base: recycled', "
+		"'%s-new.dat' using 1:3 axes x1y2 with lines dt 2 title 'new: recycled'\n",
+		mode, wl, name, name, name, name);
+	fclose(f);
+	render(name, "shadow pages over time");
+	return true;
+}
+
+/* workloads/harvest.c's harvests of repetition 1: latency and pages per harvest. */
+static bool harvest_plot(const char *mode, const char *wl, const char *bdir, const char *ndir)
+{
+	char name[256];
+	FILE *f;
+
+	if (snprintf(name, sizeof(name), "harvest-%s-%s", mode, wl) >= (int)sizeof(name) ||
+	    !rep1_dat(name, bdir, ndir, "result.harvests", "t_s get_ms pages", harvest_row, 1))
+		return false;
+	f = open_out(name, "gp");
+	fprintf(f, "set title 'harvests while the guest writes, %s/%s, repetition 1'\n"
+		"set xlabel 'seconds since dirty logging started'\nset ylabel 'get-dirty-log (ms)'\n"
+		"set y2label 'pages harvested'\nset ytics nomirror\nset y2tics\nset key top left\n"
+		"plot '%s-base.dat' using 1:2 with linespoints title 'base: latency', "
+		"'%s-new.dat' using 1:2 with linespoints title 'new: latency', "
+		"'%s-base.dat' using 1:3 axes x1y2 with impulses lw 3 title 'base: pages', "
+		"'%s-new.dat' using 1:3 axes x1y2 with impulses lw 1 title 'new: pages'\n",
+		mode, wl, name, name, name, name);
+	fclose(f);
+	render(name, "harvest timeline");
+	return true;
+}
+
+/* rows.tsv (compare -t): metric mode workload base_mean new_mean ratio new_ci_lo new_ci_hi */
+static void ratio_plots(void)
+{
+	char path[4096], line[1024], modes[16][64];
+	int nmodes = 0, i;
+	FILE *in, *f = NULL;
+
+	snprintf(path, sizeof(path), "%s/rows.tsv", outdir);
+	in = fopen(path, "r");
+	if (!in)
+		return;
+	while (fgets(line, sizeof(line), in)) {
+		char metric[64], mode[64], wl[64];
+		double bm, nm, ratio, lo, hi;
+
+		if (line[0] == '#' || sscanf(line, "%63s %63s %63s %lf %lf %lf %lf %lf", metric,
+					     mode, wl, &bm, &nm, &ratio, &lo, &hi) != 8)
+			continue;
+		if (!nmodes || strcmp(mode, modes[nmodes - 1])) {	/* rows come grouped by mode */
+			if (nmodes == 16)
+				break;
+			if (f)
+				fclose(f);
+			snprintf(modes[nmodes++], 64, "%s", mode);
+			snprintf(path, sizeof(path), "ratios-%s", mode);
+			f = open_out(path, "dat");
+			fprintf(f, "# label ratio lo hi\n");
+		}
+		if (bm != 0)
+			fprintf(f, "\"%s %s\" %g %g %g\n", metric, wl, ratio, lo / bm, hi / bm);
+	}
+	fclose(in);
+	if (f)
+		fclose(f);
+	for (i = 0; i < nmodes; i++) {
+		char name[128];
+
+		snprintf(name, sizeof(name), "ratios-%s", modes[i]);
+		f = open_out(name, "gp");
+		fprintf(f, "set title 'new/base per metric, %s MMU (bars: the new kernel 95%% CI / base mean)'\n"
+			"set style data histograms\nset style histogram errorbars gap 2 lw 1\n"
+			"set style fill solid 0.6 border -1\nset xtics rotate by -60 font ',8'\n"
+			"set ylabel 'new / base'\nset yrange [0:*]\nset bmargin 14\nunset key\n"
+			"set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2\n"
+			"plot '%s.dat' using 2:3:4:xtic(1)\n", modes[i], name);
+		fclose(f);
+		render(name, "per-metric ratios with confidence intervals");
+	}
+}
+
+static int list_dirs(const char *dir, char names[][256], int max)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) && n < max) {
+		char p[4096];
+		struct stat st;
+
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "raw"))
+			continue;
+		if (!stat(join(p, sizeof(p), dir, e->d_name), &st) && S_ISDIR(st.st_mode))
+			snprintf(names[n++], 256, "%s", e->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, 256, (int (*)(const void *, const void *))strcmp);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	static char modes[64][256], wls[256][256];
+	char path[4096];
+	int nm, i, j, nw;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: plot BASE_DIR NEW_DIR OUTDIR\n");
+		return 2;
+	}
+	outdir = argv[3];
+	if (mkdir(outdir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "plot: error: cannot create %s: %s\n", outdir, strerror(errno));
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/plots.md.tmp", outdir);
+	index_md = fopen(path, "w");
+	if (!index_md) {
+		fprintf(stderr, "plot: error: cannot write %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	nm = list_dirs(argv[1], modes, 64);
+	if (nm < 0) {
+		fprintf(stderr, "plot: error: cannot read %s: is it a results/<run>/<kernel> directory?\n",
+			argv[1]);
+		return 2;
+	}
+	ratio_plots();
+	for (i = 0; i < nm; i++) {
+		char bm[4096], nmd[4096];
+
+		join(bm, sizeof(bm), argv[1], modes[i]);
+		join(nmd, sizeof(nmd), argv[2], modes[i]);
+		nw = list_dirs(bm, wls, 256);
+		for (j = 0; j < nw; j++) {
+			char bd[8192], nd[8192];
+
+			join(bd, sizeof(bd), bm, wls[j]);
+			join(nd, sizeof(nd), nmd, wls[j]);
+			if (access(nd, R_OK))
+				continue;	/* only in base: compare reports it */
+			fprintf(index_md, "## %s / %s\n\n", modes[i], wls[j]);
+			hist_plot(modes[i], wls[j], bd, nd);
+			series_plot(modes[i], wls[j], bd, nd);
+			harvest_plot(modes[i], wls[j], bd, nd);
+		}
+	}
+	fclose(index_md);
+	snprintf(path, sizeof(path), "%s/plots.md", outdir);
+	{
+		char tmp[4096];
+
+		snprintf(tmp, sizeof(tmp), "%s/plots.md.tmp", outdir);
+		if (rename(tmp, path)) {
+			fprintf(stderr, "plot: error: cannot write %s: %s\n", path, strerror(errno));
+			return 2;
+		}
+	}
+	fprintf(stderr, "plot: %d plots (PNG and SVG) in %s\n", nplots, outdir);
+	return failures ? 1 : 0;
+}
