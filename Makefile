@@ -212,6 +212,14 @@ test: deps
 
 # --- the main job ---------------------------------------------------------------------------
 PROFILE ?= ci
+# HOST=local: this machine is the test host, booted into the kernel under test.
+ifeq ($(HOST),local)
+bench: deps
+	$(Q)$(MAKE) --no-print-directory tools guest
+	$(Q)kernel-patches/build-kernel baseline bench
+	$(Q)testhost/build-selftests baseline bench
+	$(Q)ci/bench-local $(PROFILE)
+else
 bench: deps
 	$(Q)$(MAKE) --no-print-directory tools guest
 	$(Q)kernel-patches/build-kernel baseline bench
@@ -219,6 +227,7 @@ bench: deps
 	$(Q)testhost/build-selftests baseline bench
 	$(Q)testhost/build-selftests patched bench
 	$(Q)ci/bench $(PROFILE)
+endif
 
 # Any two result sets: make compare BASE=results/<run>/baseline NEW=results/<run2>/patched
 compare: $(OUTPUT)/bin/compare
