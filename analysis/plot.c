@@ -218,50 +218,57 @@ static bool harvest_row(FILE *f, struct json_object *e, double *t0)
 	return true;
 }
 
+/*
+ * NAME.gp over NAME-base.dat and NAME-new.dat: column 2 on the left axis and column 3 on
+ * the right one, each drawn for both kernels, then rendered.
+ */
+static void twin_axes_plot(const char *name, const char *title, const char *xlabel,
+			   const char *y1, const char *style1, const char *y2, const char *style2)
+{
+	FILE *f = open_out(name, "gp");
+
+	fprintf(f, "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\nset y2label '%s'\n"
+		"set ytics nomirror\nset y2tics\nset key top left\n"
+		"plot '%s-base.dat' using 1:2 with %s title 'base: %s', "
+		"'%s-new.dat' using 1:2 with %s dt 3 title 'new: %s', "
+		"'%s-base.dat' using 1:3 axes x1y2 with %s title 'base: %s', "
+		"'%s-new.dat' using 1:3 axes x1y2 with %s dt 3 title 'new: %s'\n",
+		title, xlabel, y1, y2, name, style1, y1, name, style1, y1, name, style2, y2,
+		name, style2, y2);
+	fclose(f);
+	render(name, title);
+}
+
 /* The probe's --interval series of repetition 1: shadow pages in use and mmu_recycled. */
 static bool series_plot(const char *mode, const char *wl, const char *bdir, const char *ndir)
 {
-	char name[256];
-	FILE *f;
+	char name[256], title[512];
 
 	if (snprintf(name, sizeof(name), "series-%s-%s", mode, wl) >= (int)sizeof(name) ||
 	    !rep1_dat(name, bdir, ndir, "probe.series", "t_s n_used_mmu_pages mmu_recycled",
 		      series_row, 3))
 		return false;
-	f = open_out(name, "gp");
-	fprintf(f, "set title 'shadow pages in use and mmu_recycled, %s/%s, repetition 1'\n"
-		"set xlabel 'seconds'\nset ylabel 'shadow pages in use'\nset y2label 'mmu_recycled'\n"
-		"set ytics nomirror\nset y2tics\nset key top left\n"
-		"plot '%s-base.dat' using 1:2 with steps title 'base: in use', "
-		"'%s-new.dat' using 1:2 with steps title 'new: in use', "
-		"'%s-base.dat' using 1:3 axes x1y2 with lines dt 2 title 'base: recycled', "
-		"'%s-new.dat' using 1:3 axes x1y2 with lines dt 2 title 'new: recycled'\n",
-		mode, wl, name, name, name, name);
-	fclose(f);
-	render(name, "shadow pages over time");
+	if (snprintf(title, sizeof(title), "shadow pages over time, %s/%s, repetition 1", mode,
+		     wl) >= (int)sizeof(title))
+		return false;
+	twin_axes_plot(name, title, "seconds", "shadow pages in use", "steps",
+		       "mmu_recycled", "lines");
 	return true;
 }
 
 /* workloads/harvest.c's harvests of repetition 1: latency and pages per harvest. */
 static bool harvest_plot(const char *mode, const char *wl, const char *bdir, const char *ndir)
 {
-	char name[256];
-	FILE *f;
+	char name[256], title[512];
 
 	if (snprintf(name, sizeof(name), "harvest-%s-%s", mode, wl) >= (int)sizeof(name) ||
 	    !rep1_dat(name, bdir, ndir, "result.harvests", "t_s get_ms pages", harvest_row, 1))
 		return false;
-	f = open_out(name, "gp");
-	fprintf(f, "set title 'harvests while the guest writes, %s/%s, repetition 1'\n"
-		"set xlabel 'seconds since dirty logging started'\nset ylabel 'get-dirty-log (ms)'\n"
-		"set y2label 'pages harvested'\nset ytics nomirror\nset y2tics\nset key top left\n"
-		"plot '%s-base.dat' using 1:2 with linespoints title 'base: latency', "
-		"'%s-new.dat' using 1:2 with linespoints title 'new: latency', "
-		"'%s-base.dat' using 1:3 axes x1y2 with impulses lw 3 title 'base: pages', "
-		"'%s-new.dat' using 1:3 axes x1y2 with impulses lw 1 title 'new: pages'\n",
-		mode, wl, name, name, name, name);
-	fclose(f);
-	render(name, "harvest timeline");
+	if (snprintf(title, sizeof(title), "harvests while the guest writes, %s/%s, repetition 1",
+		     mode, wl) >= (int)sizeof(title))
+		return false;
+	twin_axes_plot(name, title, "seconds since dirty logging started", "get-dirty-log (ms)",
+		       "linespoints", "pages harvested", "impulses");
 	return true;
 }
 
