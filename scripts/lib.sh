@@ -29,6 +29,16 @@ warn() {
 	printf 'mmuscope: warning: %s\n' "$*" >&2
 }
 
+# reserve_hugepages N WHO: at least N 2M hugetlb pages reserved, or a warning that WHO will fail.
+reserve_hugepages() {
+	local got
+	got=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
+	[ "$got" -ge "$1" ] && return 0
+	echo "$1" >/proc/sys/vm/nr_hugepages 2>/dev/null
+	got=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
+	[ "$got" -ge "$1" ] || warn "only $got of $1 2M huge pages reserved (run as root, or boot with hugepages=$1): $2 will fail"
+}
+
 # kv FILE KEY: value of KEY=value in FILE
 kv() {
 	sed -n "s/^$2=//p" "$1" | head -n 1
