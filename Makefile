@@ -48,9 +48,9 @@ deps:
 TESTHOST := $(OUTPUT)/bin/testhost
 BPF_TOOLS := mmuprobe
 LOADER_OBJS := ksyms hist zapreason
-ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse
-WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp
-GUEST_PROGS := $(OUTPUT)/guest/forkjob
+ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
+WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate
+GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
 tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS) $(WORKLOAD_TOOLS) $(GUEST_PROGS)
 
 $(OUTPUT)/obj/testhost/%.o: testhost/%.c testhost/splat.h | $(OUTPUT)/obj/testhost
@@ -118,7 +118,7 @@ $(OUTPUT)/bin/report_html: $(OUTPUT)/obj/analysis/report_html.o | $(OUTPUT)/bin
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
 # --- workloads' parsers -----------------------------------------------------------------------
-$(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse: $(OUTPUT)/bin/%: workloads/%.c | $(OUTPUT)/bin
+$(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse: $(OUTPUT)/bin/%: workloads/%.c | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -ljson-c -o $@
 
@@ -126,14 +126,18 @@ $(OUTPUT)/obj/analysis:
 	$(Q)mkdir -p $@
 
 # --- workloads: host-side tools, and the workload guest (static programs in an initramfs) ---
-$(OUTPUT)/bin/qmp: workloads/qmp.c | $(OUTPUT)/bin
+$(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: workloads/%.c workloads/qmpc.c workloads/qmpc.h | $(OUTPUT)/bin
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -ljson-c -o $@
+	$(Q)$(CC) $(CFLAGS) -Iworkloads $< workloads/qmpc.c -ljson-c -o $@
 
 $(OUTPUT)/guest/%: workloads/guest/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@
+
+$(OUTPUT)/guest/fio-json: workloads/guest/fio-json
+	$(Q)mkdir -p $(@D)
+	$(Q)cp $< $@
 
 guest: $(GUEST_PROGS)
 	$(Q)workloads/guest/build-initramfs $(abspath $(GUEST_PROGS)) >/dev/null

@@ -12,6 +12,8 @@
  *                              (the probe's --interval series: the saw-tooth of seed 000)
  *   harvest-<mode>-<workload>  the harvest timeline of repetition 1: get-dirty-log latency
  *                              and pages per harvest (workloads/harvest.c)
+ *   migrate-<mode>-<workload>  the migration timeline of repetition 1: the guest's update
+ *                              rate and the migrations' events (workloads/migrate.c)
  * and, with compare's rows (OUTDIR/rows.tsv, from compare -t), ratios-<mode>: new/base per
  * metric with the new kernel's 95% CI scaled by the base mean.
  * Each plot: OUTDIR/<name>.dat, .gp, .png, .svg. Writes OUTDIR/plots.md listing them.
@@ -159,11 +161,12 @@ static bool hist_plot(const char *mode, const char *wl, const char *bdir, const 
 typedef bool (*row_fn)(FILE *f, struct json_object *e, double *t0);
 
 /*
- * NAME-base.dat and NAME-new.dat from the array at @path of repetition 1 of each kernel.
- * True when either has at least @min_rows rows: worth a plot.
+ * NAME-base.dat and NAME-new.dat from the array at @path of repetition 1 of each kernel,
+ * then the array at @path2 (NULL: none) through @row2. True when either has at least
+ * @min_rows rows from @path: worth a plot.
  */
-static bool rep1_dat(const char *name, const char *bdir, const char *ndir, const char *path,
-		     const char *header, row_fn row, size_t min_rows)
+static bool rep1_dat2(const char *name, const char *bdir, const char *ndir, const char *path,
+		      const char *header, row_fn row, size_t min_rows, const char *path2, row_fn row2)
 {
 	const char *dirs[2] = { bdir, ndir }, *label[2] = { "base", "new" };
 	bool any = false;
@@ -185,11 +188,47 @@ static bool rep1_dat(const char *name, const char *bdir, const char *ndir, const
 		fprintf(f, "# %s\n", header);
 		for (i = 0; i < n; i++)
 			rows += row(f, json_object_array_get_idx(a, i), &t0);
+		a = path2 ? get(o, path2) : NULL;
+		n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+		for (i = 0; i < n; i++)
+			row2(f, json_object_array_get_idx(a, i), &t0);
 		fclose(f);
 		any |= rows >= min_rows;
 		json_object_put(o);
 	}
 	return any;
+}
+
+static bool rep1_dat(const char *name, const char *bdir, const char *ndir, const char *path,
+		     const char *header, row_fn row, size_t min_rows)
+{
+	return rep1_dat2(name, bdir, ndir, path, header, row, min_rows, NULL, NULL);
+}
+
+/* workloads/migrate.c's samples: [t_s, MiB/s] of the guest's own update rate. */
+static bool rate_row(FILE *f, struct json_object *e, double *t0)
+{
+	(void)t0;
+	if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 2)
+		return false;
+	fprintf(f, "%.3f %.1f NaN\n", json_object_get_double(json_object_array_get_idx(e, 0)),
+		json_object_get_double(json_object_array_get_idx(e, 1)));
+	return true;
+}
+
+/* ... and its events, as impulses: 1 migration started, 2 cancel or switch-over, 3 ended. */
+static bool event_row(FILE *f, struct json_object *e, double *t0)
+{
+	struct json_object *t = get(e, "t"), *ev = get(e, "event");
+	const char *what = ev ? json_object_get_string(ev) : "";
+	int level = strstr(what, "-start") ? 1 : !strcmp(what, "cancel") || !strcmp(what, "switch-over") ? 2 :
+		    !strcmp(what, "completed") || !strcmp(what, "cancelled") ? 3 : 0;
+
+	(void)t0;
+	if (!t || !level)
+		return false;
+	fprintf(f, "%.3f NaN %d\n", json_object_get_double(t), level);
+	return true;
 }
 
 static bool series_row(FILE *f, struct json_object *e, double *t0)
@@ -269,6 +308,23 @@ static bool harvest_plot(const char *mode, const char *wl, const char *bdir, con
 		return false;
 	twin_axes_plot(name, title, "seconds since dirty logging started", "get-dirty-log (ms)",
 		       "linespoints", "pages harvested", "impulses");
+	return true;
+}
+
+/* The migration timeline of repetition 1: the guest's update rate, and the migrations. */
+static bool migrate_plot(const char *mode, const char *wl, const char *bdir, const char *ndir)
+{
+	char name[256], title[512];
+
+	if (snprintf(name, sizeof(name), "migrate-%s-%s", mode, wl) >= (int)sizeof(name) ||
+	    !rep1_dat2(name, bdir, ndir, "result.samples", "t_s mibps event", rate_row, 3,
+		       "result.events", event_row))
+		return false;
+	if (snprintf(title, sizeof(title), "migration timeline, %s/%s, repetition 1", mode, wl) >=
+	    (int)sizeof(title))
+		return false;
+	twin_axes_plot(name, title, "seconds", "guest update rate (MiB/s)", "lines",
+		       "1 start, 2 cancel/switch-over, 3 end", "impulses");
 	return true;
 }
 
@@ -389,6 +445,7 @@ int main(int argc, char **argv)
 			hist_plot(modes[i], wls[j], bd, nd);
 			series_plot(modes[i], wls[j], bd, nd);
 			harvest_plot(modes[i], wls[j], bd, nd);
+			migrate_plot(modes[i], wls[j], bd, nd);
 		}
 	}
 	fclose(index_md);

@@ -49,3 +49,12 @@ kv() {
 # baseline and the patched tree are identical and ccache serves one from the other.
 kernel_src() { echo "$MMUSCOPE_CACHE/kernel/$1/linux"; }
 kernel_out() { echo "$MMUSCOPE_CACHE/kernel/$1/linux/out-$2"; }
+
+# guest_images: set $guest_kernel and $guest_initrd, the workload guest's kernel (the
+# baseline bench bzImage for every kernel under test, so that only the host side, KVM,
+# differs) and its initramfs (workloads/guest/, built by `make guest`).
+guest_images() {
+	guest_kernel=$(kernel_out baseline bench)/arch/x86/boot/bzImage
+	[ -f "$guest_kernel" ] || die "no guest kernel $guest_kernel: run 'make kernel VARIANT=baseline'"
+	guest_initrd=$("$MMUSCOPE_ROOT/workloads/guest/build-initramfs" "$MMUSCOPE_ROOT"/build/guest/*) || exit 1
+}

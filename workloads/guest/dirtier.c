@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dirtier: the memory-dirtying job of the migration workload, run inside the workload
+ * guest (static, from the guest's initramfs), after the stress program of QEMU's
+ * guestperf: it keeps writing its working set and reports its own update rate, so that
+ * what migration and dirty logging cost the guest is measured by the guest.
+ *
+ * It maps WSS MiB, touches all of it, prints "dirtier-ready WSS_MIB", then writes one
+ * word in every 4 KiB page, page after page, round and round (each write dirties a page,
+ * as memstress does), at most RATE MiB/s of pages if -r is given. Every PERIOD ms it
+ * prints one line:
+ *     dirtier MS MIBPS
+ * MS: guest milliseconds since the ready line; MIBPS: MiB of pages written per second
+ * over that period. Runs for SECS seconds (-d), forever by default (the host stops it).
+ *
+ * Usage: dirtier [-w WSS_MIB] [-r RATE_MIBPS] [-p PERIOD_MS] [-d SECS]
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096ul
+#define CHUNK 64ul	/* pages written between two looks at the clock */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static unsigned long arg(const char *s, char opt)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s) {
+		fprintf(stderr, "dirtier: -%c wants a number, got '%s'\n", opt, s);
+		exit(2);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long wss = 64, rate = 0, period = 100, secs = 0, npages, pos = 0, done = 0;
+	uint64_t t0, tlast, tend, budget_ns = 0;
+	volatile uint64_t *mem;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "w:r:p:d:")) != -1) {
+		switch (opt) {
+		case 'w': wss = arg(optarg, opt); break;
+		case 'r': rate = arg(optarg, opt); break;
+		case 'p': period = arg(optarg, opt); break;
+		case 'd': secs = arg(optarg, opt); break;
+		default:
+			fprintf(stderr, "usage: dirtier [-w WSS_MIB] [-r RATE_MIBPS] [-p PERIOD_MS] [-d SECS]\n");
+			return 2;
+		}
+	}
+	if (!wss || !period) {
+		fprintf(stderr, "dirtier: -w and -p must be positive\n");
+		return 2;
+	}
+	npages = wss * (1024 * 1024 / PAGE);
+	mem = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (mem == MAP_FAILED) {
+		fprintf(stderr, "dirtier: cannot map %lu MiB: %s\n", wss, strerror(errno));
+		return 1;
+	}
+	for (unsigned long i = 0; i < npages; i++)
+		mem[i * (PAGE / sizeof(*mem))] = i;
+	/* Time budget of one chunk at the requested rate. */
+	if (rate)
+		budget_ns = CHUNK * PAGE * 1000000000ull / (rate * 1024 * 1024);
+	printf("dirtier-ready %lu\n", wss);
+	fflush(stdout);
+	t0 = tlast = now_ns();
+	tend = secs ? t0 + secs * 1000000000ull : UINT64_MAX;
+	for (uint64_t gen = 1;; gen++) {
+		uint64_t t, next = now_ns() + budget_ns;
+
+		for (unsigned long i = 0; i < CHUNK; i++) {
+			mem[pos * (PAGE / sizeof(*mem))] = gen;
+			if (++pos == npages)
+				pos = 0;
+		}
+		done += CHUNK;
+		t = now_ns();
+		if (rate && t < next) {
+			nanosleep(&(struct timespec){ 0, (long)(next - t) }, NULL);
+			t = now_ns();
+		}
+		if (t - tlast >= period * 1000000ull) {
+			printf("dirtier %.1f %.2f\n", (t - t0) / 1e6,
+			       done * (double)PAGE / (1024 * 1024) / ((t - tlast) / 1e9));
+			fflush(stdout);
+			tlast = t;
+			done = 0;
+		}
+		if (t >= tend)
+			return 0;
+	}
+}

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kernbench: time kernel builds inside the workload guest (static, from its initramfs),
+ * after Con Kolivas' kernbench: W warm-up builds, then R timed ones, each after a
+ * `make clean`, with `make -jN` in DIR. Per run: elapsed, user and system time, voluntary
+ * and involuntary context switches of the build (the rusage of its processes, taken per
+ * run: nothing accumulates from one run, or one -j level, to the next).
+ *
+ * Usage: kernbench [-j JOBS] [-r RUNS] [-w WARMUPS] [-T TREE | -S SRC -k CONFIG] -C DIR [MAKE-ARG...]
+ *   -T  copy TREE to DIR's parent first (a tree from workloads/kernbench-tree, into tmpfs)
+ *   -S  configure a kbuild tree first: make -C SRC O=DIR CONFIG (tinyconfig, defconfig)
+ * Setup is not timed.
+ * Prints one JSON line: {"jobs", "runs": [{elapsed_s, user_s, sys_s, vol_cs, invol_cs}],
+ * "elapsed_s_median", "user_s_median", "sys_s_median", "ctx_switches_median"}.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_RUNS 64
+
+struct run {
+	double elapsed, user, sys;
+	long vol, invol;
+};
+
+static double tv(struct timeval t)
+{
+	return t.tv_sec + t.tv_usec / 1e6;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Run ARGV, wait, return its exit status (-1: it could not run). */
+static int run_cmd(char *const argv[], int quiet)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (quiet && !freopen("/dev/null", "w", stdout))
+			_exit(127);
+		execvp(argv[0], argv);
+		fprintf(stderr, "kernbench: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(struct run *r, int n, size_t off)
+{
+	double v[MAX_RUNS];
+
+	for (int i = 0; i < n; i++)
+		v[i] = *(const double *)((const char *)&r[i] + off);
+	qsort(v, n, sizeof(v[0]), cmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+	int jobs = 1, runs = 3, warm = 1, opt, nargs;
+	const char *tree = NULL, *src = NULL, *config = NULL, *dir = NULL;
+	char setup[1024];
+	struct run r[MAX_RUNS];
+	char jarg[16], **build, *clean[] = { "make", "-s", "-C", NULL, "clean", NULL };
+
+	while ((opt = getopt(argc, argv, "j:r:w:T:S:k:C:")) != -1) {
+		switch (opt) {
+		case 'j': jobs = atoi(optarg); break;
+		case 'r': runs = atoi(optarg); break;
+		case 'w': warm = atoi(optarg); break;
+		case 'T': tree = optarg; break;
+		case 'S': src = optarg; break;
+		case 'k': config = optarg; break;
+		case 'C': dir = optarg; break;
+		default: goto usage;
+		}
+	}
+	if (!dir || jobs < 1 || runs < 1 || runs > MAX_RUNS || warm < 0 || !src != !config)
+		goto usage;
+	setup[0] = '\0';
+	if (tree)
+		snprintf(setup, sizeof(setup), "mkdir -p %s/.. && cp -a %s/. %s/..", dir, tree, dir);
+	else if (src)
+		snprintf(setup, sizeof(setup), "mkdir -p %s && make -s -C %s O=%s %s", dir, src, dir, config);
+	if (setup[0] && system(setup)) {
+		fprintf(stderr, "kernbench: setup failed: %s\n", setup);
+		return 1;
+	}
+	nargs = argc - optind;
+	build = calloc(nargs + 6, sizeof(*build));
+	if (!build)
+		return 1;
+	snprintf(jarg, sizeof(jarg), "-j%d", jobs);
+	build[0] = "make";
+	build[1] = "-s";
+	build[2] = jarg;
+	build[3] = "-C";
+	build[4] = (char *)dir;
+	memcpy(build + 5, argv + optind, nargs * sizeof(*build));
+	clean[3] = (char *)dir;
+
+	for (int i = -warm; i < runs; i++) {
+		struct rusage before, after;
+		double t0, t1;
+		int rc;
+
+		if (run_cmd(clean, 1)) {
+			fprintf(stderr, "kernbench: make clean failed in %s\n", dir);
+			return 1;
+		}
+		getrusage(RUSAGE_CHILDREN, &before);
+		t0 = now();
+		rc = run_cmd(build, 0);
+		t1 = now();
+		getrusage(RUSAGE_CHILDREN, &after);
+		if (rc) {
+			fprintf(stderr, "kernbench: the build failed (exit %d) in %s\n", rc, dir);
+			return 1;
+		}
+		fprintf(stderr, "kernbench: %s %d: %.2f s\n", i < 0 ? "warm-up" : "run", i < 0 ? i + warm + 1 : i + 1,
+			t1 - t0);
+		if (i < 0)
+			continue;
+		r[i] = (struct run){
+			.elapsed = t1 - t0,
+			.user = tv(after.ru_utime) - tv(before.ru_utime),
+			.sys = tv(after.ru_stime) - tv(before.ru_stime),
+			.vol = after.ru_nvcsw - before.ru_nvcsw,
+			.invol = after.ru_nivcsw - before.ru_nivcsw,
+		};
+	}
+	printf("{\"jobs\": %d, \"runs\": [", jobs);
+	for (int i = 0; i < runs; i++)
+		printf("%s{\"elapsed_s\": %.3f, \"user_s\": %.3f, \"sys_s\": %.3f, \"vol_cs\": %ld, \"invol_cs\": %ld}",
+		       i ? ", " : "", r[i].elapsed, r[i].user, r[i].sys, r[i].vol, r[i].invol);
+	{
+		double cs[MAX_RUNS];
+
+		for (int i = 0; i < runs; i++)
+			cs[i] = (double)(r[i].vol + r[i].invol);
+		qsort(cs, runs, sizeof(cs[0]), cmp);
+		printf("], \"elapsed_s_median\": %.3f, \"user_s_median\": %.3f, \"sys_s_median\": %.3f, "
+		       "\"ctx_switches_median\": %.0f}\n",
+		       median(r, runs, offsetof(struct run, elapsed)), median(r, runs, offsetof(struct run, user)),
+		       median(r, runs, offsetof(struct run, sys)),
+		       runs % 2 ? cs[runs / 2] : (cs[runs / 2 - 1] + cs[runs / 2]) / 2);
+	}
+	return 0;
+usage:
+	fprintf(stderr, "usage: kernbench [-j JOBS] [-r RUNS] [-w WARMUPS] [-T TREE | -S SRC -k CONFIG] -C DIR [MAKE-ARG...]\n");
+	return 2;
+}
