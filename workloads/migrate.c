@@ -228,10 +228,18 @@ static struct vm *vm_start(const char *name, bool incoming)
 	return vm;
 }
 
+/* Ask an instance to quit, without waiting: pump() reaps it (it is expendable now). */
+static void vm_quit(struct vm *vm)
+{
+	vm->expendable = true;
+	if (vm->pid)
+		json_object_put(qmp_exec(&vm->qmp, "quit", NULL));
+}
+
 static void vm_stop(struct vm *vm)
 {
 	if (vm->pid) {
-		json_object_put(qmp_exec(&vm->qmp, "quit", NULL));
+		vm_quit(vm);
 		for (int i = 0; i < 50 && waitpid(vm->pid, NULL, WNOHANG) == 0; i++)
 			nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
 		if (waitpid(vm->pid, NULL, WNOHANG) == 0) {
@@ -448,7 +456,7 @@ static const char *member_str(struct json_object *o, const char *a)
 /* One migration, cancelled or not; returns its record and updates *src. */
 static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int *nb)
 {
-	struct json_object *rec = json_object_new_object(), *info = NULL, *s0, *s1, *s2;
+	struct json_object *rec = json_object_new_object(), *info = NULL, *sb, *s0, *s1, *s2;
 	char args[256], name[16];
 	struct vm *dst, *run;
 	double t_start, t_end, t_poll;
@@ -467,6 +475,7 @@ static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int
 	 * The window before, with the destination already started: nothing blocks while it
 	 * runs, so the guest's lines are stamped as they come.
 	 */
+	sb = kvm_stats(*src);
 	pump(opt.warm_ms);
 	s0 = kvm_stats(*src);
 	t_start = now() - t_zero;
@@ -505,9 +514,13 @@ static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int
 		die(1, "migration %d failed: %s (logs in %s)", i, member_str(info, "error-desc"), dir);
 	if (cancel != !strcmp(status, "cancelled"))
 		die(1, "migration %d ended %s, not %s as asked", i, status, cancel ? "cancelled" : "completed");
-	/* The instance the guest runs in now; the other one is stopped after the window. */
+	/*
+	 * The instance the guest runs in now; the other one quits at once (its exit runs
+	 * during the window, as on a real host) and is reaped after the window.
+	 */
 	run = cancel ? *src : dst;
 	s1 = kvm_stats(run);
+	vm_quit(cancel ? dst : *src);
 	pump(opt.after_ms);
 	s2 = kvm_stats(run);
 	vm_stop(cancel ? dst : *src);
@@ -537,6 +550,7 @@ static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int
 	json_object_object_add(rec, "kvm_start", pages(s0));
 	json_object_object_add(rec, "kvm_end", pages(s1));
 	json_object_object_add(rec, "kvm_after", pages(s2));
+	json_object_object_add(rec, "kvm_before_delta", stats_delta(sb, s0));
 	if (cancel)
 		json_object_object_add(rec, "kvm_during", stats_delta(s0, s1));
 	json_object_object_add(rec, "kvm_after_delta", stats_delta(s1, s2));
@@ -547,6 +561,7 @@ static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int
 		 json_object_get_double(json_object_object_get(rec, "rate_during")),
 		 json_object_get_double(json_object_object_get(rec, "rate_after")));
 	json_object_put(info);
+	json_object_put(sb);
 	json_object_put(s0);
 	json_object_put(s1);
 	json_object_put(s2);
@@ -702,6 +717,7 @@ int main(int argc, char **argv)
 		{ "cancelled_pages_2m_start", "cancelled", "kvm_start", "pages_2m" },
 		{ "cancelled_pages_2m_end", "cancelled", "kvm_end", "pages_2m" },
 		{ "cancelled_pages_2m_after", "cancelled", "kvm_after", "pages_2m" },
+		{ "cancelled_faults_before", "cancelled", "kvm_before_delta", "pf_taken" },
 		{ "cancelled_faults_after", "cancelled", "kvm_after_delta", "pf_taken" },
 	};
 	for (size_t i = 0; i < sizeof(meds) / sizeof(meds[0]); i++)
