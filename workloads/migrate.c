@@ -510,6 +510,12 @@ static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int
 	}
 	t_end = now() - t_zero;
 	event(status, i);
+	/* Right at the switch to "completed" QEMU may not have filled in its times yet. */
+	for (int k = 0; k < 10 && !strcmp(status, "completed") && member_int(info, "total-time", NULL) <= 0; k++) {
+		pump(POLL_MS);
+		json_object_put(info);
+		info = qmp_must(*src, "query-migrate", NULL);
+	}
 	if (!strcmp(status, "failed"))
 		die(1, "migration %d failed: %s (logs in %s)", i, member_str(info, "error-desc"), dir);
 	if (cancel != !strcmp(status, "cancelled"))
