@@ -457,7 +457,7 @@ static const char *member_str(struct json_object *o, const char *a)
 static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int *nb)
 {
 	struct json_object *rec = json_object_new_object(), *info = NULL, *sb, *s0, *s1, *s2;
-	char args[256], name[16];
+	char args[256], uri[160], name[16];
 	struct vm *dst, *run;
 	double t_start, t_end, t_poll;
 	int64_t rounds = 0, bytes = 0;
@@ -466,8 +466,8 @@ static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int
 
 	snprintf(name, sizeof(name), "q%d", ++*nb);
 	dst = vm_start(name, true);
-	snprintf(args, sizeof(args), "{\"uri\": \"unix:%s/migrate-%d.sock\"}", dir, i);
-	json_object_put(qmp_must(dst, "migrate-incoming", args));
+	snprintf(uri, sizeof(uri), "{\"uri\": \"unix:%s/migrate-%d.sock\"}", dir, i);
+	json_object_put(qmp_must(dst, "migrate-incoming", uri));
 	snprintf(args, sizeof(args), "{\"max-bandwidth\": %lld, \"downtime-limit\": 1}",
 		 (long long)opt.bandwidth << 20);
 	json_object_put(qmp_must(*src, "migrate-set-parameters", args));
@@ -480,8 +480,7 @@ static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int
 	s0 = kvm_stats(*src);
 	t_start = now() - t_zero;
 	event(cancel ? "cancel-start" : "migrate-start", i);
-	snprintf(args, sizeof(args), "{\"uri\": \"unix:%s/migrate-%d.sock\"}", dir, i);
-	json_object_put(qmp_must(*src, "migrate", args));
+	json_object_put(qmp_must(*src, "migrate", uri));
 	for (;;) {
 		int64_t sync;
 
@@ -515,6 +514,7 @@ static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int
 		pump(POLL_MS);
 		json_object_put(info);
 		info = qmp_must(*src, "query-migrate", NULL);
+		status = member_str(info, "status");	/* it pointed into the old answer */
 	}
 	if (!strcmp(status, "failed"))
 		die(1, "migration %d failed: %s (logs in %s)", i, member_str(info, "error-desc"), dir);
