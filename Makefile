@@ -32,13 +32,13 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps tools guest kernel kernels kernel-path selftests-build selftests selftests-debug vm test unit-tests bench compare clean help
+.PHONY: all deps tools guest kernel kernels kernel-path selftests-build selftests selftests-debug stress vm test unit-tests bench compare clean help
 
 all: tools
 
 help:
 	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
-	@echo "Targets: deps tools kernel kernels selftests vm test bench compare clean"
+	@echo "Targets: deps tools kernel kernels selftests selftests-debug stress vm test bench compare clean"
 	@echo "Knobs:   VARIANT=baseline|patched CONFIG=bench|debug MODE=shadow|tdp-legacy|tdp CMD=..."
 
 deps:
@@ -177,6 +177,16 @@ selftests: $(TESTHOST) selftests-build
 selftests-debug: $(TESTHOST)
 	$(Q)$(MAKE) --no-print-directory selftests VARIANT=baseline CONFIG=debug MODE=$(MODE) TIMEOUT=1800
 	$(Q)$(MAKE) --no-print-directory selftests VARIANT=patched CONFIG=debug MODE=$(MODE) TIMEOUT=1800
+
+# The rmap stress (testhost/stress): rmaps walked concurrently with faults and zaps for SECS
+# seconds, every write of the guest checked. make stress VARIANT=patched CONFIG=debug SECS=300
+SECS ?= 300
+STRESS_OUT = $(OUTPUT)/stress/$(VARIANT)-$(CONFIG)-$(MODE)
+stress: $(TESTHOST) kernel tools guest
+	$(Q)kernel-patches/build-kernel baseline bench
+	$(Q)mkdir -p $(STRESS_OUT)
+	$(Q)$(TESTHOST) -k $(BZIMAGE) -m $(MODE) -t $$(($(SECS) + 1800)) -s $(STRESS_OUT) -- \
+		$(abspath testhost/stress) $(SECS) $(STRESS_OUT)/result.json
 
 # --- tests ----------------------------------------------------------------------------------
 UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats

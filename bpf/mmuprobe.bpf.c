@@ -683,6 +683,14 @@ static __always_inline void lock_released(void *lock, __u32 write)
 	d = bpf_ktime_get_ns() - h->start;
 	h->lock = 0;
 	lat_add(h->tgid, write ? LAT_LOCK_HOLD_WRITE : LAT_LOCK_HOLD_READ, d);
+	if (write) {
+		/* The holds of the dirty-log ioctls: this thread is inside one. */
+		struct inflight_key ik = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = 0 };
+		struct inflight *in = bpf_map_lookup_elem(&inflights, &ik);
+
+		if (in && ((in->kind >> 8) == LAT_GET_DIRTY_LOG || (in->kind >> 8) == LAT_CLEAR_DIRTY_LOG))
+			lat_add(h->tgid, LAT_LOCK_HOLD_WRITE_DIRTY_LOG, d);
+	}
 	if (h->stackid == -2)
 		return;
 	key.tgid = h->tgid;

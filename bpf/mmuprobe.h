@@ -24,6 +24,7 @@ enum mmuprobe_lat {
 	LAT_LOCK_HOLD_WRITE,	/* mmu_lock held for write */
 	LAT_LOCK_HOLD_READ,	/* mmu_lock held for read */
 	LAT_PAGE_FAULT,		/* kvm_mmu_page_fault */
+	LAT_LOCK_HOLD_WRITE_DIRTY_LOG,	/* ... held for write inside KVM_{GET,CLEAR}_DIRTY_LOG */
 	LAT_NR,
 };
 #define MMUPROBE_LAT_ARRAY 16	/* >= LAT_NR, a power of two: indexes are masked */

@@ -426,6 +426,7 @@ static void snapshot(struct mmuprobe_bpf *skel, struct bpf_link *iter)
 static const char *lat_names[LAT_NR] = {
 	"get_dirty_log", "clear_dirty_log", "log_enable", "log_disable", "collapse",
 	"lock_wait_write", "lock_wait_read", "lock_hold_write", "lock_hold_read", "page_fault",
+	"lock_hold_write_dirty_log",
 };
 
 static struct json_object *lat_json(const struct mmuprobe_lat_stat *s)

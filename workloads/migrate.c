@@ -11,7 +11,9 @@
  * and its vCPUs: pages_4k/pages_2m, faults, at the start, at the end and after the AFTER
  * window), and what the guest says: its own update rate, one line every period, stamped
  * on arrival with the host's clock, averaged over the window before the migration, during
- * it, the first period after it ended, and the AFTER window.
+ * it, the first period after it ended, and the AFTER window. The guest also checks its
+ * memory (a page that lost a write is stale): stale pages are counted per migration and
+ * in total, and any make the exit status 3 after the JSON is written.
  *
  * A completed migration runs K rounds and then raises downtime-limit, so that it converges
  * at a known point whatever the guest's dirty rate; the destination then becomes the
@@ -23,6 +25,7 @@
  *   -m MIB     guest memory (default 512)      -c CPUS   vCPUs (default 1)
  *   -b BACKING anon | thp | hugetlb (default thp): guest RAM in the test host
  *   -R N       QEMU's dirty ring with N entries instead of the dirty bitmap
+ *   -S PAGES   KVM_SET_NR_MMU_PAGES through QEMU's kvm-shadow-mem (shadow MMU budget)
  *   -B MIBPS   migration bandwidth limit (default 1024)
  *   -W MS      run before the first migration, and between two (default 1000)
  *   -a MS      the window after a migration ends (default 1000)
@@ -54,7 +57,7 @@
 
 static struct {
 	const char *kernel, *initrd, *seq, *backing;
-	int rounds, mem_mib, cpus, ring, bandwidth, warm_ms, after_ms, timeout_s;
+	int rounds, mem_mib, cpus, ring, shadow_pages, bandwidth, warm_ms, after_ms, timeout_s;
 	char append[1024];
 } opt = { .seq = "mc", .backing = "thp", .rounds = 2, .mem_mib = 512, .cpus = 1,
 	  .bandwidth = 1024, .warm_ms = 1000, .after_ms = 1000, .timeout_s = 600 };
@@ -76,6 +79,7 @@ static struct { double t, mibps; } samples[MAX_SAMPLES];
 static int nsamples;
 static struct json_object *events;
 static bool guest_ready;
+static uint64_t guest_bad;	/* stale pages the dirtier found so far */
 static FILE *console_log;	/* every line of the guest's console, as it arrived */
 static struct vm *vms[2];
 
@@ -162,14 +166,15 @@ static int connect_unix(const char *path)
 static struct vm *vm_start(const char *name, bool incoming)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
-	char accel[64], memobj[160], con[128], ctl[128], qmp[128], log[96], memsz[16], smp[8];
+	char accel[96], memobj[160], con[128], ctl[128], qmp[128], log[96], memsz[16], smp[8];
 	const char *argv[48];
 	int n = 0;
 
 	if (!vm)
 		die(1, "out of memory");
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
-	snprintf(accel, sizeof(accel), opt.ring ? "kvm,dirty-ring-size=%d" : "kvm", opt.ring);
+	snprintf(accel, sizeof(accel), "kvm%s%.0d%s%.0lld", opt.ring ? ",dirty-ring-size=" : "",
+		 opt.ring, opt.shadow_pages ? ",kvm-shadow-mem=" : "", (long long)opt.shadow_pages * 4096);
 	snprintf(memobj, sizeof(memobj), "%s,id=ram,size=%dM%s",
 		 strcmp(opt.backing, "hugetlb") ? "memory-backend-ram" : "memory-backend-memfd",
 		 opt.mem_mib, strcmp(opt.backing, "hugetlb") ? "" : ",hugetlb=on,hugetlbsize=2M");
@@ -267,6 +272,7 @@ static struct json_object *qmp_must(struct vm *vm, const char *cmd, const char *
 static void guest_line(struct vm *vm, char *line, bool ctl)
 {
 	double ms, mibps;
+	unsigned long long bad = 0;
 
 	if (console_log)
 		fprintf(console_log, "%.3f %s%s\n", now() - t_zero, ctl ? "ctl: " : "", line);
@@ -280,9 +286,16 @@ static void guest_line(struct vm *vm, char *line, bool ctl)
 	if (!strncmp(line, "dirtier-ready", 13)) {
 		guest_ready = true;
 		event("guest-ready", -1);
-	} else if (sscanf(line, "dirtier %lf %lf", &ms, &mibps) == 2 && nsamples < MAX_SAMPLES) {
-		samples[nsamples].t = now() - t_zero;
-		samples[nsamples++].mibps = mibps;
+	} else if (!strncmp(line, "dirtier-bad ", 12)) {
+		progress("the guest found a stale page (page, found, expected): %s", line + 12);
+		event("guest-stale-page", -1);
+	} else if (sscanf(line, "dirtier %lf %lf %llu", &ms, &mibps, &bad) >= 2) {
+		if (bad > guest_bad)
+			guest_bad = bad;
+		if (nsamples < MAX_SAMPLES) {
+			samples[nsamples].t = now() - t_zero;
+			samples[nsamples++].mibps = mibps;
+		}
 	}
 }
 
@@ -463,6 +476,7 @@ static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int
 	int64_t rounds = 0, bytes = 0;
 	bool asked = false;
 	const char *status = "";
+	uint64_t bad_before = guest_bad;
 
 	snprintf(name, sizeof(name), "q%d", ++*nb);
 	dst = vm_start(name, true);
@@ -560,6 +574,11 @@ static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int
 	if (cancel)
 		json_object_object_add(rec, "kvm_during", stats_delta(s0, s1));
 	json_object_object_add(rec, "kvm_after_delta", stats_delta(s1, s2));
+	/*
+	 * Found from its start to the end of its after window. A stale page is found when the
+	 * dirtier next reaches it, so it may count in the next migration: the total is exact.
+	 */
+	json_object_object_add(rec, "guest_stale_pages", json_object_new_int64((int64_t)(guest_bad - bad_before)));
 	progress("migration %d (%s): %s after %lld rounds, %.2f s, %.0f MiB sent; guest %.0f -> %.0f -> %.0f MiB/s",
 		 i, cancel ? "cancel" : "complete", status, (long long)rounds, t_end - t_start,
 		 bytes / 1048576.0,
@@ -627,7 +646,7 @@ static int num(const char *s, char o)
 static void usage(void)
 {
 	fprintf(stderr, "usage: migrate -K BZIMAGE -I INITRD [-s SEQ] [-k ROUNDS] [-m MIB] [-c CPUS]\n"
-		"               [-b anon|thp|hugetlb] [-R RING] [-B MIBPS] [-W MS] [-a MS] [-t SECS] -- JOB [ARG...]\n");
+		"               [-b anon|thp|hugetlb] [-R RING] [-S PAGES] [-B MIBPS] [-W MS] [-a MS] [-t SECS] -- JOB [ARG...]\n");
 	exit(2);
 }
 
@@ -638,7 +657,7 @@ int main(int argc, char **argv)
 	size_t len;
 	int o, nb = 0;
 
-	while ((o = getopt(argc, argv, "K:I:s:k:m:c:b:R:B:W:a:t:")) != -1) {
+	while ((o = getopt(argc, argv, "K:I:s:k:m:c:b:R:S:B:W:a:t:")) != -1) {
 		switch (o) {
 		case 'K': opt.kernel = optarg; break;
 		case 'I': opt.initrd = optarg; break;
@@ -648,6 +667,7 @@ int main(int argc, char **argv)
 		case 'c': opt.cpus = num(optarg, o); break;
 		case 'b': opt.backing = optarg; break;
 		case 'R': opt.ring = num(optarg, o); break;
+		case 'S': opt.shadow_pages = num(optarg, o); break;
 		case 'B': opt.bandwidth = num(optarg, o); break;
 		case 'W': opt.warm_ms = num(optarg, o); break;
 		case 'a': opt.after_ms = num(optarg, o); break;
@@ -702,6 +722,7 @@ int main(int argc, char **argv)
 	json_object_object_add(params, "cpus", json_object_new_int(opt.cpus));
 	json_object_object_add(params, "backing", json_object_new_string(opt.backing));
 	json_object_object_add(params, "dirty_ring", json_object_new_int(opt.ring));
+	json_object_object_add(params, "shadow_pages", json_object_new_int(opt.shadow_pages));
 	json_object_object_add(params, "bandwidth_mibps", json_object_new_int(opt.bandwidth));
 	json_object_object_add(params, "after_ms", json_object_new_int(opt.after_ms));
 	json_object_object_add(params, "job", json_object_new_string(strstr(opt.append, "-- ") + 3));
@@ -710,6 +731,7 @@ int main(int argc, char **argv)
 	json_object_object_add(sum, "migrations", json_object_new_int((int)strlen(opt.seq)));
 	json_object_object_add(sum, "completed", json_object_new_int(count(migs, "completed")));
 	json_object_object_add(sum, "cancelled", json_object_new_int(count(migs, "cancelled")));
+	json_object_object_add(sum, "guest_stale_pages", json_object_new_int64((int64_t)guest_bad));
 	static const struct { const char *key, *kind, *a, *b; } meds[] = {
 		{ "completed_seconds", "completed", "seconds", NULL },
 		{ "completed_downtime_ms", "completed", "downtime_ms", NULL },
@@ -748,5 +770,10 @@ int main(int argc, char **argv)
 	}
 	puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
 	json_object_put(out);
+	if (guest_bad) {
+		fprintf(stderr, "migrate: the guest found %llu stale pages: writes were lost across a migration (dirty pages not logged); the kernel under test is broken\n",
+			(unsigned long long)guest_bad);
+		return 3;
+	}
 	return 0;
 }

@@ -7,7 +7,17 @@
  * instance): the event is then null, so a missing counter is never read as zero.
  * Prints {"EVENT": {"value": N|null, "unit": "...", "running_pct": P}, ...}. A file with no
  * event line is an error (exit 1): perf did not run.
+ *
+ * With -k, the text of `perf kvm stat report --event=vmexit` instead: one line per exit
+ * reason, "REASON SAMPLES SAMPLES% TIME% MINus MAXus AVGus ( +- SD% )" (REASON may hold
+ * spaces: "PF excp"), then
+ * "Total Samples:N, Total events handled time:Tus.". Prints {"total_samples": N,
+ * "total_time_us": T, "exits": {"REASON": {"samples", "samples_pct", "time_pct", "min_us",
+ * "max_us", "avg_us"}, ...}}. No total line is an error (exit 1).
+ *
+ * Usage: perfstat_parse [-k] [FILE]   (stdin without FILE)
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,18 +41,91 @@ static char *field(char **s)
 	return f;
 }
 
-int main(int argc, char **argv)
+/*
+ * A row of the table: the exit reason may hold spaces ("PF excp"), so it is everything up
+ * to the first number that is followed by a percentage (the sample count). Sets *REST to
+ * that number.
+ */
+static bool exit_row(char *line, char *reason, size_t len, char **rest)
+{
+	char *p = line + strspn(line, " \t");
+	char *start = p;
+
+	while (*p) {
+		char *tok = p, *end;
+
+		p += strcspn(p, " \t");
+		if (tok > start && (unsigned char)(*tok - '0') < 10) {
+			strtoull(tok, &end, 10);
+			if (end == p && strchr(p, '%')) {
+				size_t n = (size_t)(tok - start);
+
+				while (n && (start[n - 1] == ' ' || start[n - 1] == '\t'))
+					n--;
+				if (!n || n >= len)
+					return false;
+				memcpy(reason, start, n);
+				reason[n] = '\0';
+				*rest = tok;
+				return true;
+			}
+		}
+		p += strspn(p, " \t");
+	}
+	return false;
+}
+
+/* perf kvm stat report's table. */
+static int parse_kvm_stat(FILE *in)
+{
+	struct json_object *out = json_object_new_object(), *exits = json_object_new_object();
+	char *line = NULL;
+	size_t cap = 0;
+	bool total = false;
+
+	while (getline(&line, &cap, in) > 0) {
+		char reason[64], *rest;
+		unsigned long long samples;
+		double spct, tpct, min, max, avg, t;
+
+		if (sscanf(line, " Total Samples:%llu, Total events handled time:%lfus", &samples, &t) == 2) {
+			json_object_object_add(out, "total_samples", json_object_new_int64((int64_t)samples));
+			json_object_object_add(out, "total_time_us", json_object_new_double(t));
+			total = true;
+		} else if (exit_row(line, reason, sizeof(reason), &rest) &&
+			   sscanf(rest, "%llu %lf%% %lf%% %lfus %lfus %lfus", &samples, &spct, &tpct,
+				  &min, &max, &avg) == 6) {
+			struct json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "samples", json_object_new_int64((int64_t)samples));
+			json_object_object_add(e, "samples_pct", json_object_new_double(spct));
+			json_object_object_add(e, "time_pct", json_object_new_double(tpct));
+			json_object_object_add(e, "min_us", json_object_new_double(min));
+			json_object_object_add(e, "max_us", json_object_new_double(max));
+			json_object_object_add(e, "avg_us", json_object_new_double(avg));
+			json_object_object_add(exits, reason, e);
+		}
+	}
+	free(line);
+	json_object_object_add(out, "exits", exits);
+	if (!total) {
+		json_object_put(out);
+		fprintf(stderr, "perfstat_parse: no \"Total Samples\" line: not perf kvm stat report output\n");
+		return 1;
+	}
+	puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
+	json_object_put(out);
+	return 0;
+}
+
+/* perf stat -x, */
+static int parse_stat(FILE *in)
 {
 	struct json_object *out = json_object_new_object();
-	FILE *in = argc > 1 ? fopen(argv[1], "r") : stdin;
 	char *line = NULL;
 	size_t cap = 0;
 	int n = 0;
 
-	if (!in) {
-		perror(argv[1]);
-		return 1;
-	}
 	while (getline(&line, &cap, in) > 0) {
 		char *s = line, *value, *unit, *event, *pct, *end;
 		struct json_object *e;
@@ -77,4 +160,17 @@ int main(int argc, char **argv)
 	puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
 	json_object_put(out);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	bool kvm = argc > 1 && !strcmp(argv[1], "-k");
+	const char *path = argc > 1 + kvm ? argv[1 + kvm] : NULL;
+	FILE *in = path ? fopen(path, "r") : stdin;
+
+	if (!in) {
+		perror(path);
+		return 1;
+	}
+	return kvm ? parse_kvm_stat(in) : parse_stat(in);
 }

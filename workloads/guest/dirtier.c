@@ -9,11 +9,19 @@
  * word in every 4 KiB page, page after page, round and round (each write dirties a page,
  * as memstress does), at most RATE MiB/s of pages if -r is given. Every PERIOD ms it
  * prints one line:
- *     dirtier MS MIBPS
+ *     dirtier MS MIBPS BAD
  * MS: guest milliseconds since the ready line; MIBPS: MiB of pages written per second
- * over that period. Runs for SECS seconds (-d), forever by default (the host stops it).
+ * over that period; BAD: pages found stale so far (below). Runs for SECS seconds (-d),
+ * forever by default (the host stops it).
  *
- * Usage: dirtier [-w WSS_MIB] [-r RATE_MIBPS] [-p PERIOD_MS] [-d SECS]
+ * It also checks its memory, as QEMU's migration-test does for its guests: pass P writes P
+ * into each page's word, so the page it is about to write must hold P - 1. A page that
+ * holds anything else lost a write: after a live migration, a page that was dirtied but
+ * not logged, and so never sent again. Each such page counts in BAD; the first few are
+ * printed as "dirtier-bad PAGE FOUND EXPECTED". The check is one load per write. -X turns
+ * one page stale by hand when the second pass begins, to test the check and its reporting.
+ *
+ * Usage: dirtier [-w WSS_MIB] [-r RATE_MIBPS] [-p PERIOD_MS] [-d SECS] [-X]
  */
 #include <errno.h>
 #include <stdint.h>
@@ -52,18 +60,21 @@ static unsigned long arg(const char *s, char opt)
 int main(int argc, char **argv)
 {
 	unsigned long wss = 64, rate = 0, period = 100, secs = 0, npages, pos = 0, done = 0;
+	uint64_t pass = 1, bad = 0;
+	int inject = 0;
 	uint64_t t0, tlast, tend, budget_ns = 0;
 	volatile uint64_t *mem;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "w:r:p:d:")) != -1) {
+	while ((opt = getopt(argc, argv, "w:r:p:d:X")) != -1) {
 		switch (opt) {
 		case 'w': wss = arg(optarg, opt); break;
 		case 'r': rate = arg(optarg, opt); break;
 		case 'p': period = arg(optarg, opt); break;
 		case 'd': secs = arg(optarg, opt); break;
+		case 'X': inject = 1; break;
 		default:
-			fprintf(stderr, "usage: dirtier [-w WSS_MIB] [-r RATE_MIBPS] [-p PERIOD_MS] [-d SECS]\n");
+			fprintf(stderr, "usage: dirtier [-w WSS_MIB] [-r RATE_MIBPS] [-p PERIOD_MS] [-d SECS] [-X]\n");
 			return 2;
 		}
 	}
@@ -79,7 +90,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (unsigned long i = 0; i < npages; i++)
-		mem[i * (PAGE / sizeof(*mem))] = i;
+		mem[i * (PAGE / sizeof(*mem))] = 0;
 	/* Time budget of one chunk at the requested rate. */
 	if (rate)
 		budget_ns = CHUNK * PAGE * 1000000000ull / (rate * 1024 * 1024);
@@ -87,13 +98,23 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	t0 = tlast = now_ns();
 	tend = secs ? t0 + secs * 1000000000ull : UINT64_MAX;
-	for (uint64_t gen = 1;; gen++) {
+	for (;;) {
 		uint64_t t, next = now_ns() + budget_ns;
 
 		for (unsigned long i = 0; i < CHUNK; i++) {
-			mem[pos * (PAGE / sizeof(*mem))] = gen;
-			if (++pos == npages)
+			volatile uint64_t *word = &mem[pos * (PAGE / sizeof(*mem))];
+			uint64_t found = *word;
+
+			if (found != pass - 1 && ++bad <= 10)
+				printf("dirtier-bad %lu %llu %llu\n", pos, (unsigned long long)found,
+				       (unsigned long long)(pass - 1));
+			*word = pass;
+			if (++pos == npages) {
 				pos = 0;
+				pass++;
+				if (inject && pass == 2)	/* a lost write in the middle */
+					mem[npages / 2 * (PAGE / sizeof(*mem))] = 0;
+			}
 		}
 		done += CHUNK;
 		t = now_ns();
@@ -102,8 +123,9 @@ int main(int argc, char **argv)
 			t = now_ns();
 		}
 		if (t - tlast >= period * 1000000ull) {
-			printf("dirtier %.1f %.2f\n", (t - t0) / 1e6,
-			       done * (double)PAGE / (1024 * 1024) / ((t - tlast) / 1e9));
+			printf("dirtier %.1f %.2f %llu\n", (t - t0) / 1e6,
+			       done * (double)PAGE / (1024 * 1024) / ((t - tlast) / 1e9),
+			       (unsigned long long)bad);
 			fflush(stdout);
 			tlast = t;
 			done = 0;
