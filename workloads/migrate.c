@@ -145,6 +145,26 @@ static void event(const char *what, int i)
 	json_object_array_add(events, e);
 }
 
+/* The last line of a log, to put the cause in a one-line error (logs die with a test host). */
+static const char *log_tail(const char *path)
+{
+	static char last[1024];
+	char line[400];
+	FILE *f = fopen(path, "r");
+
+	snprintf(last, sizeof(last), "no log %s", path);
+	if (!f)
+		return last;
+	snprintf(last, sizeof(last), "its log %s is empty", path);
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '\n') {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(last, sizeof(last), "%s (last line of %s)", line, path);
+		}
+	fclose(f);
+	return last;
+}
+
 static int connect_unix(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -223,8 +243,26 @@ static struct vm *vm_start(const char *name, bool incoming)
 		_exit(127);
 	}
 	snprintf(qmp, sizeof(qmp), "%s/qmp-%s.sock", dir, name);
+	/*
+	 * QEMU creates its sockets once it has set the machine up, which on a loaded or
+	 * debug test host can take a while: wait as long as it lives, within -t.
+	 */
+	for (double t0 = now(); access(qmp, F_OK); ) {
+		int status;
+
+		if (waitpid(vm->pid, &status, WNOHANG) == vm->pid) {
+			vm->pid = 0;
+			die(1, "QEMU %s exited (status %d) before it opened QMP: %s", name,
+			    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), log_tail(log));
+		}
+		if (now() - t0 > opt.timeout_s) {
+			kill(vm->pid, SIGKILL);
+			die(124, "QEMU %s did not open QMP within %d s: %s", name, opt.timeout_s, log_tail(log));
+		}
+		nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
+	}
 	if (qmp_open(&vm->qmp, qmp, 30))
-		die(1, "QEMU %s: %s (its log: %s)", name, vm->qmp.err, log);
+		die(1, "QEMU %s: %s: %s", name, vm->qmp.err, log_tail(log));
 	snprintf(con, sizeof(con), "%s/con-%s.sock", dir, name);
 	snprintf(ctl, sizeof(ctl), "%s/ctl-%s.sock", dir, name);
 	vm->con = connect_unix(con);
