@@ -105,11 +105,11 @@ $(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) | $(OUTPUT)/ob
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ianalysis -c $< -o $@
 
-$(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
+$(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/stats.o $(OUTPUT)/obj/analysis/resultset.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
-$(OUTPUT)/bin/plot: $(OUTPUT)/obj/analysis/plot.o | $(OUTPUT)/bin
+$(OUTPUT)/bin/plot: $(OUTPUT)/obj/analysis/plot.o $(OUTPUT)/obj/analysis/resultset.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
 
@@ -126,11 +126,11 @@ $(OUTPUT)/obj/analysis:
 	$(Q)mkdir -p $@
 
 # --- workloads: host-side tools, and the workload guest (static programs in an initramfs) ---
-$(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: workloads/%.c workloads/qmpc.c workloads/qmpc.h | $(OUTPUT)/bin
+$(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: workloads/%.c workloads/qmpc.c workloads/qmpc.h workloads/median.h | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iworkloads $< workloads/qmpc.c -ljson-c -o $@
 
-$(OUTPUT)/guest/%: workloads/guest/%.c
+$(OUTPUT)/guest/%: workloads/guest/%.c workloads/median.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@

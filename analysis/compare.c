@@ -15,7 +15,6 @@
  * stderr); 2 bad input (a corrupt file, a workload in one set only, no metric at all):
  * the rest is still compared and reported.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
@@ -25,9 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <json-c/json.h>
+
+#include "resultset.h"
 
 #include "stats.h"
 
@@ -120,46 +120,6 @@ static struct json_object *json_path(struct json_object *o, const char *path)
 	return o;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted names of the entries of dir (directories or *.json files). */
-static int list_dir(const char *dir, bool want_dirs, char **names, int max)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)) && n < max) {
-		char path[4096];
-		struct stat st;
-		size_t len = strlen(e->d_name);
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (stat(path, &st))
-			continue;
-		if (want_dirs ? !S_ISDIR(st.st_mode) :
-		    !(S_ISREG(st.st_mode) && len > 5 && !strcmp(e->d_name + len - 5, ".json")))
-			continue;
-		names[n++] = strdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, (size_t)n, sizeof(*names), cmp_str);
-	return n;
-}
-
-static void free_names(char **names, int n)
-{
-	while (n-- > 0)
-		free(names[n]);
-}
-
 /* True the first time path is passed: each bad file is reported once, not per metric. */
 static bool first_report_of(const char *path)
 {
@@ -179,7 +139,7 @@ static bool first_report_of(const char *path)
 static size_t collect(const char *dir, const struct metric *m, double *out)
 {
 	char *reps[MAX_REPS];
-	int n = list_dir(dir, false, reps, MAX_REPS), i;
+	int n = resultset_list(dir, false, reps, MAX_REPS), i;
 	size_t k = 0;
 
 	for (i = 0; i < n; i++) {
@@ -198,7 +158,7 @@ static size_t collect(const char *dir, const struct metric *m, double *out)
 			out[k++] = json_object_get_double(v);
 		json_object_put(doc);
 	}
-	free_names(reps, n);
+	resultset_free(reps, n);
 	return k;
 }
 
@@ -329,7 +289,7 @@ int main(int argc, char **argv)
 	if (load_metrics(metrics_file))
 		return 2;
 
-	nmodes = list_dir(base, true, modes, MAX_NAMES);
+	nmodes = resultset_list(base, true, modes, MAX_NAMES);
 	if (nmodes <= 0) {
 		fprintf(stderr, "compare: error: %s holds no <mode>/<workload>/<rep>.json: is it a "
 			"results/<run>/<kernel> directory?\n", base);
@@ -341,8 +301,8 @@ int main(int argc, char **argv)
 
 		snprintf(bdir, sizeof(bdir), "%s/%s", base, modes[i]);
 		snprintf(ndir, sizeof(ndir), "%s/%s", new, modes[i]);
-		nwl = list_dir(bdir, true, wls, MAX_NAMES);
-		nnwl = list_dir(ndir, true, nwls, MAX_NAMES);
+		nwl = resultset_list(bdir, true, wls, MAX_NAMES);
+		nnwl = resultset_list(ndir, true, nwls, MAX_NAMES);
 		if (nnwl < 0) {
 			input_error("mode %s is in %s but not in %s: the runs differ", modes[i], base, new);
 			nnwl = 0;
@@ -406,10 +366,10 @@ int main(int argc, char **argv)
 					ratios[nratios++] = m->lower_is_better ? r->ratio : 1.0 / r->ratio;
 			}
 		}
-		free_names(wls, nwl);
-		free_names(nwls, nnwl);
+		resultset_free(wls, nwl);
+		resultset_free(nwls, nnwl);
 	}
-	free_names(modes, nmodes);
+	resultset_free(modes, nmodes);
 	if (!nrows)
 		input_error("no metric of %s found in both result sets", metrics_file);
 	regressions = gate(rows, nrows, alpha);

@@ -18,7 +18,6 @@
  * metric with the new kernel's 95% CI scaled by the base mean.
  * Each plot: OUTDIR/<name>.dat, .gp, .png, .svg. Writes OUTDIR/plots.md listing them.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +27,8 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+
+#include "resultset.h"
 
 #define MAX_BUCKETS 64
 
@@ -378,31 +379,9 @@ static void ratio_plots(void)
 	}
 }
 
-static int list_dirs(const char *dir, char names[][256], int max)
-{
-	struct dirent *e;
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)) && n < max) {
-		char p[4096];
-		struct stat st;
-
-		if (e->d_name[0] == '.' || !strcmp(e->d_name, "raw"))
-			continue;
-		if (!stat(join(p, sizeof(p), dir, e->d_name), &st) && S_ISDIR(st.st_mode))
-			snprintf(names[n++], 256, "%s", e->d_name);
-	}
-	closedir(d);
-	qsort(names, (size_t)n, 256, (int (*)(const void *, const void *))strcmp);
-	return n;
-}
-
 int main(int argc, char **argv)
 {
-	static char modes[64][256], wls[256][256];
+	char *modes[64], *wls[256];
 	char path[4096];
 	int nm, i, j, nw;
 
@@ -421,7 +400,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "plot: error: cannot write %s: %s\n", path, strerror(errno));
 		return 2;
 	}
-	nm = list_dirs(argv[1], modes, 64);
+	nm = resultset_list(argv[1], true, modes, 64);
 	if (nm < 0) {
 		fprintf(stderr, "plot: error: cannot read %s: is it a results/<run>/<kernel> directory?\n",
 			argv[1]);
@@ -433,7 +412,7 @@ int main(int argc, char **argv)
 
 		join(bm, sizeof(bm), argv[1], modes[i]);
 		join(nmd, sizeof(nmd), argv[2], modes[i]);
-		nw = list_dirs(bm, wls, 256);
+		nw = resultset_list(bm, true, wls, 256);
 		for (j = 0; j < nw; j++) {
 			char bd[8192], nd[8192];
 
@@ -447,7 +426,9 @@ int main(int argc, char **argv)
 			harvest_plot(modes[i], wls[j], bd, nd);
 			migrate_plot(modes[i], wls[j], bd, nd);
 		}
+		resultset_free(wls, nw);
 	}
+	resultset_free(modes, nm);
 	fclose(index_md);
 	snprintf(path, sizeof(path), "%s/plots.md", outdir);
 	{

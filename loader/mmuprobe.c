@@ -44,10 +44,10 @@ static struct env {
 	bool verbose;
 	bool quiet;
 	const char *tier;	/* auto, full, degraded */
-	bool no_lock_hold, no_fault_latency;	/* --exclude */
+	bool no_lock_hold, no_fault_latency;	/* --exclude, --add */
 	long holder_sample;
 	char **cmd;		/* workload to run, optional */
-} env = { .tier = "auto", .holder_sample = 64 };
+} env = { .tier = "auto", .holder_sample = 64, .no_fault_latency = true };
 
 const char *argp_program_version = "mmuprobe (mmuscope) 1";
 static const char doc[] =
@@ -71,7 +71,9 @@ static const struct argp_option opts[] = {
 	{ "pid", 'p', "PID", 0, "Only this VMM process", 0 },
 	{ "tier", 't', "TIER", 0, "auto (default), full or degraded", 0 },
 	{ "exclude", 'x', "METRIC,...", 0, "Leave out costly probes: lock_hold (fentry/fexit on every "
-	  "rwlock), fault_latency (fentry/fexit on every KVM page fault)", 0 },
+	  "rwlock)", 0 },
+	{ "add", 'a', "METRIC,...", 0, "Add probes that are off by default for their cost: "
+	  "fault_latency (fentry/fexit on every KVM page fault; the fault count is always on)", 0 },
 	{ "holder-sample", 's', "N", 0, "Record the mmu_lock holder's stack on 1 acquisition in N "
 	  "(default 64; 1 = every one)", 0 },
 	{ "quiet", 'q', NULL, 0, "No text summary", 0 },
@@ -100,16 +102,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'p': env.pid = (pid_t)parse_num(arg, 1, 1 << 22, state); break;
 	case 'q': env.quiet = true; break;
 	case 's': env.holder_sample = parse_num(arg, 1, 1 << 20, state); break;
-	case 'x': {
+	case 'x':
+	case 'a': {
 		char *copy = strdup(arg), *save = NULL, *tok;
+		bool out = key == 'x';
 
 		for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 			if (!strcmp(tok, "lock_hold"))
-				env.no_lock_hold = true;
+				env.no_lock_hold = out;
 			else if (!strcmp(tok, "fault_latency"))
-				env.no_fault_latency = true;
+				env.no_fault_latency = out;
 			else
-				argp_error(state, "--exclude knows lock_hold and fault_latency, not '%s'", tok);
+				argp_error(state, "--%s knows lock_hold and fault_latency, not '%s'",
+					   out ? "exclude" : "add", tok);
 		}
 		free(copy);
 		break;
@@ -206,6 +211,30 @@ static int btf_find(struct btf_place *bp, const char *name, int kind, int *obj_f
 	return -ENOENT;
 }
 
+/*
+ * Each attach type's first answer, reused for the other targets of that type: a kernel
+ * refuses fentry, fexit, tp_btf or iterators as a class (EPERM), and every load+attach
+ * costs a trampoline update (~0.1 s under TCG). If a target of an allowed class still
+ * fails, the loader starts again with every target probed (thorough).
+ */
+static bool thorough;
+static struct class_answer {
+	enum bpf_attach_type type;
+	int allowed;		/* -1 not asked yet */
+	const char *why;
+} class_answers[] = {
+	{ BPF_TRACE_RAW_TP, -1, NULL }, { BPF_TRACE_FENTRY, -1, NULL },
+	{ BPF_TRACE_FEXIT, -1, NULL }, { BPF_TRACE_ITER, -1, NULL },
+};
+
+static struct class_answer *class_answer(enum bpf_attach_type type)
+{
+	for (size_t i = 0; i < sizeof(class_answers) / sizeof(class_answers[0]); i++)
+		if (class_answers[i].type == type)
+			return &class_answers[i];
+	return NULL;
+}
+
 /* Load and attach a do-nothing tracing program at name: the kernel's real answer. */
 static int tracing_allowed(struct btf_place *bp, const char *name, int kind,
 			   enum bpf_attach_type type, const char **why)
@@ -215,6 +244,7 @@ static int tracing_allowed(struct btf_place *bp, const char *name, int kind,
 		{ .code = 0x95 },				/* exit */
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, o);
+	struct class_answer *ca = class_answer(type);
 	int id, obj_fd, fd, link;
 
 	id = btf_find(bp, name, kind, &obj_fd);
@@ -222,12 +252,20 @@ static int tracing_allowed(struct btf_place *bp, const char *name, int kind,
 		*why = "not in the kernel's BTF (inlined, renamed or absent)";
 		return 0;
 	}
+	if (ca && ca->allowed >= 0 && !thorough) {
+		*why = ca->why;
+		return ca->allowed;
+	}
+	if (ca)
+		ca->allowed = 0;
 	o.expected_attach_type = type;
 	o.attach_btf_id = id;
 	o.attach_btf_obj_fd = obj_fd;
 	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "mmuprobe_chk", "GPL", insns, 2, &o);
 	if (fd < 0) {
 		*why = errno == EPERM ? "the kernel refuses it (EPERM)" : "the kernel refuses it";
+		if (ca)
+			ca->why = *why;
 		return 0;
 	}
 	if (type == BPF_TRACE_ITER)
@@ -237,9 +275,13 @@ static int tracing_allowed(struct btf_place *bp, const char *name, int kind,
 	close(fd);
 	if (link < 0) {
 		*why = errno == EPERM ? "attaching is refused (EPERM)" : "attaching fails";
+		if (ca)
+			ca->why = *why;
 		return 0;
 	}
 	close(link);
+	if (ca)
+		ca->allowed = 1;
 	return 1;
 }
 
@@ -761,6 +803,27 @@ static pid_t start_workload(char **cmd)
 	return pid;
 }
 
+/*
+ * Stops the workload when we stop first (signal, --duration): SIGTERM, ten seconds to
+ * exit, then SIGKILL, so that a workload that ignores SIGTERM cannot keep us (and the
+ * final JSON) waiting forever. Returns its status as a shell would.
+ */
+static int stop_workload(pid_t child)
+{
+	int st, i;
+
+	kill(child, SIGTERM);
+	for (i = 0; i < 100 && waitpid(child, &st, WNOHANG) == 0; i++)
+		usleep(100000);
+	if (i == 100) {
+		fprintf(stderr, "mmuprobe: warning: %d still running 10 s after SIGTERM: killed\n",
+			(int)child);
+		kill(child, SIGKILL);
+		waitpid(child, &st, 0);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = doc,
@@ -816,6 +879,7 @@ int main(int argc, char **argv)
 		bp.module_fd = module_btf_fd("kvm");
 	}
 
+open_again:
 	skel = mmuprobe_bpf__open();
 	if (!skel) {
 		fprintf(stderr, "mmuprobe: error: cannot open the BPF object: %s\n", strerror(errno));
@@ -856,7 +920,9 @@ int main(int argc, char **argv)
 					(env.no_fault_latency && (i == 8 || i == 9));
 
 			if (excluded || (forced_degraded && !c[i].fallback)) {
-				c[i].why = excluded ? "left out by --exclude" : "--tier degraded";
+				c[i].why = !excluded ? "--tier degraded" : i <= 9 ?
+					"off by default (a trampoline pair on every KVM page fault): --add fault_latency" :
+					"left out by --exclude";
 				bpf_program__set_autoload(c[i].full, false);
 				continue;
 			}
@@ -873,7 +939,9 @@ int main(int argc, char **argv)
 		else
 			set_tier(M_RECYCLED, "degraded", "fexit kvm_mmu_zap_oldest_mmu_pages: %s; "
 				 "zaps with reason recycle count the pages instead", c[4].why);
-		if (c[10].use_full && c[11].use_full && c[12].use_full && c[13].use_full)
+		if (env.no_lock_hold)
+			set_tier(M_LOCK_HOLD, "off", "fentry/fexit on the rwlock functions: %s", c[10].why);
+		else if (c[10].use_full && c[11].use_full && c[12].use_full && c[13].use_full)
 			set_tier(M_LOCK_HOLD, "exact", "fexit _raw_{write,read}_lock to fentry _raw_{write,read}_unlock "
 				 "on &kvm->mmu_lock; holders' stacks sampled 1 in %ld", env.holder_sample);
 		else
@@ -898,7 +966,9 @@ int main(int argc, char **argv)
 			set_tier(M_FAULTS, "exact", "%s kvm:kvm_page_fault", c[1].use_full ? "tp_btf" : "raw_tp");
 		else
 			set_tier(M_FAULTS, "unavailable", "kvm:kvm_page_fault: %s", c[1].why);
-		if (c[8].use_full && c[9].use_full)
+		if (env.no_fault_latency)
+			set_tier(M_FAULT_LAT, "off", "fentry/fexit kvm_mmu_page_fault: %s", c[8].why);
+		else if (c[8].use_full && c[9].use_full)
 			set_tier(M_FAULT_LAT, "exact", "fentry/fexit kvm_mmu_page_fault");
 		else
 			set_tier(M_FAULT_LAT, "unavailable", "fentry/fexit kvm_mmu_page_fault: %s", c[8].why);
@@ -911,16 +981,20 @@ int main(int argc, char **argv)
 
 	skel->rodata->stats_from_iter = bpf_program__autoload(skel->progs.dump_kvm);
 	err = mmuprobe_bpf__load(skel);
-	if (err) {
-		fprintf(stderr, "mmuprobe: error: loading the BPF programs failed (%s): rerun with -v "
-			"for the verifier log\n", strerror(-err));
-		goto cleanup;
+	if (!err) {
+		/* Attach all but the iterator (attached below, read on demand). */
+		bpf_program__set_autoattach(skel->progs.dump_kvm, false);
+		err = mmuprobe_bpf__attach(skel);
 	}
-	/* Attach all but the iterator (attached below, read on demand). */
-	bpf_program__set_autoattach(skel->progs.dump_kvm, false);
-	err = mmuprobe_bpf__attach(skel);
+	if (err && !thorough) {
+		/* A target of an allowed class refused: ask the kernel about each one. */
+		mmuprobe_bpf__destroy(skel);
+		thorough = true;
+		goto open_again;
+	}
 	if (err) {
-		fprintf(stderr, "mmuprobe: error: attaching failed (%s): rerun with -v\n", strerror(-err));
+		fprintf(stderr, "mmuprobe: error: loading or attaching the BPF programs failed (%s): "
+			"rerun with -v for libbpf's and the verifier's log\n", strerror(-err));
 		goto cleanup;
 	}
 	if (bpf_program__autoload(skel->progs.dump_kvm)) {
@@ -982,13 +1056,8 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	if (child) {
-		int st;
-
-		kill(child, SIGTERM);
-		waitpid(child, &st, 0);
-		workload_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	}
+	if (child)
+		workload_status = stop_workload(child);
 	ring_buffer__consume(rb);
 	if (env.interval)
 		snapshot(skel, iter);

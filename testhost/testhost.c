@@ -55,6 +55,7 @@ struct opts {
 	const char *workdir;
 	int smp;
 	int timeout;
+	int idle_timeout;	/* 0: none */
 	bool verbose;
 	char **cmd;
 	int ncmd;
@@ -88,9 +89,11 @@ static void usage(FILE *f)
 "  -s, --share=DIR        host dir mounted read-write at the same path (default: a temp dir)\n"
 "  -c, --console=FILE     save the serial console here (default: SHARE/console.log)\n"
 "  -t, --timeout=SECS     hard timeout for boot+command (default 900)\n"
+"  -I, --idle-timeout=SECS  a hang too when neither the console nor COMMAND printed\n"
+"                         anything for SECS (default: off)\n"
 "  -C, --cwd=DIR          working directory of COMMAND (default: the current one)\n"
 "      --mem=SIZE         guest memory (default 6G)\n"
-"      --smp=N            vCPUs (default: host CPUs)\n"
+"      --smp=N            vCPUs (default: host CPUs; 1 for tdp modes under TCG)\n"
 "      --accel=A          auto, tcg or kvm (default auto: kvm only if /proc/cpuinfo has vmx/svm)\n"
 "  -a, --append=ARGS      extra kernel command line\n"
 "  -v, --verbose          echo the console to stderr\n"
@@ -300,15 +303,20 @@ static void print_tail(const struct console *c)
 		fprintf(stderr, "  | %s\n", c->tail[i % TAIL_LINES]);
 }
 
-/* Copy what the command wrote to ttyS1 (a file QEMU appends to) to our stdout. */
-static void pump_output(int fd)
+/*
+ * Copy what the command wrote to ttyS1 (a file QEMU appends to) to our stdout; returns
+ * how many bytes it read (the idle timeout counts them as signs of life).
+ */
+static size_t pump_output(int fd)
 {
 	char buf[65536];
+	size_t total = 0;
 	ssize_t n;
 
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		size_t off = 0;
 
+		total += (size_t)n;
 		/* The UART gives us CRLF line ends; print plain LF. */
 		for (ssize_t i = 0; i < n; i++) {
 			if (buf[i] == '\r')
@@ -318,6 +326,7 @@ static void pump_output(int fd)
 		fwrite(buf, 1, off, stdout);
 	}
 	fflush(stdout);
+	return total;
 }
 
 static pid_t start_qemu(const struct opts *o, const char *share, const char *jobdir,
@@ -325,7 +334,7 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 {
 	static char root_fsdev[] = "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap";
 	const char *init = getenv("MMUSCOPE_GUEST_INIT");
-	char *share_fsdev, *out_serial, *append, smp[16], tsc[48] = "";
+	char *share_fsdev, *out_serial, *append, smp[32], tcg[96] = "";
 	long tsc_khz;
 	const char *argv[MAX_ARGS];
 	bool kvm;
@@ -335,16 +344,35 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 	kvm = use_kvm(o);
 	share_fsdev = xasprintf("local,id=share,path=%s,security_model=none,multidevs=remap", share);
 	out_serial = xasprintf("file:%s/output", jobdir);
-	snprintf(smp, sizeof(smp), "%d", o->smp);
+	/*
+	 * One socket per vCPU: the kernel has no ACPI, so it finds CPUs in SeaBIOS's MP table,
+	 * which lists only the first CPU of each socket ("-smp 2" = one socket of two cores
+	 * booted one CPU, unnoticed until 2026-11-23).
+	 */
+	snprintf(smp, sizeof(smp), "%d,sockets=%d", o->smp, o->smp);
 	if (!init)
 		init = MMUSCOPE_TESTHOST_DIR "/guest-init";
-	if (!kvm && (tsc_khz = host_tsc_khz()) > 0)
-		snprintf(tsc, sizeof(tsc), "tsc_early_khz=%ld ", tsc_khz);
+	/*
+	 * Under TCG: the host's TSC rate when known; tsc=reliable, as for any VM: TCG derives
+	 * every vCPU's TSC from one host clock, but with two vCPUs the boot-time sync check
+	 * found them "unsynchronized" and the kernel fell back to refined-jiffies, so every
+	 * latency the probes took came in 4 ms steps (mostly 0); and watchdog_thresh=60 (a
+	 * soft lockup after 120 s, not 20): the machine's own host can stop QEMU's threads for
+	 * tens of seconds (a 50 s stall, seen by both clocksources, failed a CI run as a "soft
+	 * lockup" on 2026-11-22); a real lockup still shows, two minutes later.
+	 */
+	if (!kvm) {
+		tsc_khz = host_tsc_khz();
+		snprintf(tcg, sizeof(tcg), "watchdog_thresh=60 tsc=reliable ");
+		if (tsc_khz > 0)
+			snprintf(tcg + strlen(tcg), sizeof(tcg) - strlen(tcg), "tsc_early_khz=%ld ",
+				 tsc_khz);
+	}
 	append = xasprintf("%sconsole=ttyS0 root=/dev/root rootfstype=9p "
 			   "rootflags=trans=virtio,version=9p2000.L,msize=512000 ro "
 			   "init=%s panic=-1 oops=panic printk.devkmsg=on "
 			   "MMUSCOPE_SHARE=%s MMUSCOPE_JOB=%s/job MMUSCOPE_NONCE=%s %s",
-		 tsc, init, share, jobdir, nonce, o->append ? o->append : "");
+		 tcg, init, share, jobdir, nonce, o->append ? o->append : "");
 	if (strlen(append) >= 2048)	/* COMMAND_LINE_SIZE on x86 */
 		fatal("kernel command line too long (%zu bytes): shorten the share path or --append",
 		      strlen(append));
@@ -387,8 +415,9 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 			"(install qemu-system-x86: make deps)\n", strerror(errno));
 		_exit(127);
 	}
-	fprintf(stderr, "testhost: booting %s (%s, %s, mode %s, timeout %ds)\n", o->kernel,
-		kvm ? "KVM" : "TCG", o->mem, o->mode, o->timeout);
+	fprintf(stderr, "testhost: booting %s (%s, %d vCPU%s, %s, mode %s, timeout %ds)\n",
+		o->kernel, kvm ? "KVM" : "TCG", o->smp, o->smp == 1 ? "" : "s", o->mem, o->mode,
+		o->timeout);
 	return pid;
 }
 
@@ -401,6 +430,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "share", required_argument, NULL, 's' },
 		{ "console", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "cwd", required_argument, NULL, 'C' },
 		{ "append", required_argument, NULL, 'a' },
 		{ "mem", required_argument, NULL, 'M' },
@@ -418,8 +448,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	o->mem = "6G";
 	o->accel = "auto";
 	o->timeout = 900;
-	o->smp = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	while ((c = getopt_long(argc, argv, "+k:d:m:s:c:t:C:a:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+k:d:m:s:c:t:I:C:a:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kernel = optarg; break;
 		case 'd': o->moddir = optarg; break;
@@ -432,14 +461,17 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case 'A': o->accel = optarg; break;
 		case 'v': o->verbose = true; break;
 		case 't':
+		case 'I':
 		case 'S':
 			errno = 0;
 			v = strtol(optarg, &end, 10);
 			if (errno || *end || v < 1 || v > 86400)
 				fatal("--%s takes a number from 1 to 86400, not '%s'",
-				      c == 't' ? "timeout" : "smp", optarg);
+				      c == 't' ? "timeout" : c == 'I' ? "idle-timeout" : "smp", optarg);
 			if (c == 't')
 				o->timeout = (int)v;
+			else if (c == 'I')
+				o->idle_timeout = (int)v;
 			else
 				o->smp = (int)v;
 			break;
@@ -460,6 +492,19 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		fatal("kernel %s: %s (build it: make kernels)", o->kernel, strerror(errno));
 	o->cmd = argv + optind;
 	o->ncmd = argc - optind;
+	/*
+	 * Default vCPUs: the host's CPUs, but one for the NPT modes under TCG. There, with two
+	 * vCPUs, the pristine 6.12.117 test host itself oopsed in qemu-system-x86 (recursive
+	 * page faults in exc_page_fault until the stack guard page, the GS base lost), killing
+	 * the nested guest's QEMU, in 2 of 10 runs of the cancelled-migration loop on a
+	 * THP-backed guest, and in 3 of the 6 of a bench run (both kernels; 2026-11-23); with
+	 * one vCPU never, over dozens of bench runs. Most likely QEMU 7.2's SVM/NPT emulation
+	 * under multi-threaded TCG, not proven. Shadow mode (npt=0) runs SMP clean, the
+	 * lockdep+KASAN build included.
+	 */
+	if (!o->smp)
+		o->smp = !use_kvm(o) && (!strcmp(o->mode, "tdp") || !strcmp(o->mode, "tdp-legacy")) ?
+			 1 : (int)sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 /* The kbuild output dir of a bzImage: <out>/arch/x86/boot/bzImage. */
@@ -498,7 +543,8 @@ int main(int argc, char **argv)
 	char tmpl[] = "/tmp/mmuscope-testhost.XXXXXX";
 	char *jobdir, *outpath, *jobfile, nonce[17], cwd[PATH_MAX], buf[8192];
 	bool own_share = false, marker_seen = false;
-	double t0, deadline, marker_time = 0;
+	double t0, deadline, marker_time = 0, last_output;
+	bool hung = false;
 	int pipefd[2], outfd = -1, wstatus = 0, ret;
 	pid_t qemu;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -544,6 +590,7 @@ int main(int argc, char **argv)
 
 	t0 = now();
 	deadline = t0 + o.timeout;
+	last_output = t0;
 	qemu = start_qemu(&o, o.share, jobdir, nonce, pipefd[1]);
 	close(pipefd[1]);
 
@@ -551,11 +598,13 @@ int main(int argc, char **argv)
 		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
 		int r = poll(&pfd, 1, 200);
 
-		pump_output(outfd);
+		if (pump_output(outfd))
+			last_output = now();
 		if (r > 0) {
 			ssize_t n = read(pipefd[0], buf, sizeof(buf));
 
 			if (n > 0) {
+				last_output = now();
 				console_feed(&con, buf, (size_t)n, o.verbose);
 				if (con.status >= 0 && !marker_seen) {
 					marker_seen = true;
@@ -573,6 +622,14 @@ int main(int argc, char **argv)
 		if (now() > deadline) {
 			fprintf(stderr, "testhost: error: guest hang: no exit after %d s "
 				"(raise --timeout, or see the console %s)\n", o.timeout, o.console);
+			hung = true;
+			break;
+		}
+		if (o.idle_timeout && !marker_seen && now() - last_output > o.idle_timeout) {
+			fprintf(stderr, "testhost: error: guest hang: nothing on the console or from "
+				"the command for %d s (raise --idle-timeout, or see the console %s)\n",
+				o.idle_timeout, o.console);
+			hung = true;
 			break;
 		}
 		/* After the marker the guest only has to reboot; don't wait forever. */
@@ -602,7 +659,7 @@ int main(int argc, char **argv)
 		ret = 128 + exiting;
 	} else if (con.status >= 0) {
 		ret = con.status;
-	} else if (now() > deadline) {
+	} else if (hung) {
 		print_tail(&con);
 		ret = TH_EXIT_TIMEOUT;
 	} else {

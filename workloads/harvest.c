@@ -36,6 +36,7 @@
 #include <linux/bitmap.h>
 
 #include "kvm_util.h"
+#include "median.h"
 #include "memstress.h"
 #include "test_util.h"
 #include "ucall_common.h"
@@ -216,25 +217,17 @@ static uint64_t count_bits(const unsigned long *bm, uint64_t nbits)
 	return n;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Median and maximum of one field over the harvests (@get: get_ns, else clear_ns). */
 static void harvest_summary(const struct harvest_rec *r, unsigned int n, bool get,
 			    uint64_t *median, uint64_t *max)
 {
-	uint64_t v[n];
+	double v[n];
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		v[i] = get ? r[i].get_ns : r[i].clear_ns;
-	qsort(v, n, sizeof(v[0]), cmp_u64);
-	*median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	*max = v[n - 1];
+		v[i] = (double)(get ? r[i].get_ns : r[i].clear_ns);
+	*median = (uint64_t)median_of(v, n);
+	*max = (uint64_t)v[n - 1];
 }
 
 static void sleep_ms(unsigned int ms)

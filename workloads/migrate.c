@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "median.h"
 #include "qmpc.h"
 
 #define POLL_MS 20
@@ -186,7 +187,7 @@ static int connect_unix(const char *path)
 static struct vm *vm_start(const char *name, bool incoming)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
-	char accel[96], memobj[160], con[128], ctl[128], qmp[128], log[96], memsz[16], smp[8];
+	char accel[96], memobj[160], con[128], ctl[128], qmp[128], log[96], memsz[16], smp[32];
 	const char *argv[48];
 	int n = 0;
 
@@ -199,7 +200,8 @@ static struct vm *vm_start(const char *name, bool incoming)
 		 strcmp(opt.backing, "hugetlb") ? "memory-backend-ram" : "memory-backend-memfd",
 		 opt.mem_mib, strcmp(opt.backing, "hugetlb") ? "" : ",hugetlb=on,hugetlbsize=2M");
 	snprintf(memsz, sizeof(memsz), "%dM", opt.mem_mib);
-	snprintf(smp, sizeof(smp), "%d", opt.cpus);
+	/* One socket per vCPU: the guest kernel finds its CPUs in the MP table (testhost.c). */
+	snprintf(smp, sizeof(smp), "%d,sockets=%d", opt.cpus, opt.cpus);
 	snprintf(con, sizeof(con), "socket,id=con,path=%s/con-%s.sock,server=on,wait=off", dir, name);
 	snprintf(ctl, sizeof(ctl), "socket,id=ctl,path=%s/ctl-%s.sock,server=on,wait=off", dir, name);
 	snprintf(qmp, sizeof(qmp), "unix:%s/qmp-%s.sock,server=on,wait=off", dir, name);
@@ -640,13 +642,6 @@ static int count(struct json_object *migs, const char *kind)
 	return n;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Median over the migrations of KIND of a member (dotted once: "a" or "a.b"). */
 static struct json_object *median(struct json_object *migs, const char *kind, const char *a,
 				  const char *b)
@@ -667,8 +662,7 @@ static struct json_object *median(struct json_object *migs, const char *kind, co
 	}
 	if (!n)
 		return NULL;
-	qsort(v, n, sizeof(v[0]), cmp_double);
-	return json_object_new_double(n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
+	return json_object_new_double(median_of(v, n));
 }
 
 static int num(const char *s, char o)
@@ -721,7 +715,9 @@ int main(int argc, char **argv)
 		die(2, "-b wants anon, thp or hugetlb, got '%s'", opt.backing);
 	if (access("/dev/kvm", R_OK | W_OK))
 		die(1, "no /dev/kvm: run the migration loop on a test host with KVM loaded");
-	len = (size_t)snprintf(opt.append, sizeof(opt.append), "console=ttyS0 quiet panic=-1 oops=panic --");
+	/* watchdog_thresh=60: a soft lockup only after 120 s (l2run says why). */
+	len = (size_t)snprintf(opt.append, sizeof(opt.append),
+			       "console=ttyS0 quiet panic=-1 oops=panic watchdog_thresh=60 --");
 	for (int i = optind; i < argc && len < sizeof(opt.append); i++)
 		len += (size_t)snprintf(opt.append + len, sizeof(opt.append) - len, " %s", argv[i]);
 	if (len >= sizeof(opt.append))

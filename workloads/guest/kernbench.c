@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../median.h"
+
 #define MAX_RUNS 64
 
 struct run {
@@ -64,21 +66,13 @@ static int run_cmd(char *const argv[], int quiet)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double median(struct run *r, int n, size_t off)
 {
 	double v[MAX_RUNS];
 
 	for (int i = 0; i < n; i++)
 		v[i] = *(const double *)((const char *)&r[i] + off);
-	qsort(v, n, sizeof(v[0]), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return median_of(v, n);
 }
 
 int main(int argc, char **argv)
@@ -164,12 +158,11 @@ int main(int argc, char **argv)
 
 		for (int i = 0; i < runs; i++)
 			cs[i] = (double)(r[i].vol + r[i].invol);
-		qsort(cs, runs, sizeof(cs[0]), cmp);
 		printf("], \"elapsed_s_median\": %.3f, \"user_s_median\": %.3f, \"sys_s_median\": %.3f, "
 		       "\"ctx_switches_median\": %.0f}\n",
 		       median(r, runs, offsetof(struct run, elapsed)), median(r, runs, offsetof(struct run, user)),
 		       median(r, runs, offsetof(struct run, sys)),
-		       runs % 2 ? cs[runs / 2] : (cs[runs / 2 - 1] + cs[runs / 2]) / 2);
+		       median_of(cs, runs));
 	}
 	return 0;
 usage:
