@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -864,9 +865,17 @@ int main(int argc, char **argv)
 			"modprobe kvm-amd or kvm-intel\n");
 		return EXIT_SKIP;
 	}
+	/*
+	 * Tracepoint attachment finds the tracepoints' ids in tracefs, which a host
+	 * without systemd may not have mounted: mount it, as root may.
+	 */
 	if (access("/sys/kernel/tracing/events", F_OK) && access("/sys/kernel/debug/tracing/events", F_OK)) {
-		fprintf(stderr, "mmuprobe: error: tracefs is not mounted: mount -t tracefs none /sys/kernel/tracing\n");
-		return 1;
+		if (mount("none", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
+			fprintf(stderr, "mmuprobe: error: tracefs is not mounted and mounting it failed (%s): "
+				"mount -t tracefs none /sys/kernel/tracing\n", strerror(errno));
+			return 1;
+		}
+		fprintf(stderr, "mmuprobe: tracefs was not mounted: mounted it at /sys/kernel/tracing\n");
 	}
 
 	bp.vmlinux = btf__load_vmlinux_btf();
