@@ -393,14 +393,11 @@ static void pump(int ms)
 		for (int i = 0; i < 2; i++) {
 			if (!vms[i])
 				continue;
-			if (crash_end && vms[i]->pid && waitpid(vms[i]->pid, NULL, WNOHANG) == vms[i]->pid) {
-				vms[i]->pid = 0;	/* it panicked and quit */
-				crash_end = now();
-				continue;
-			}
 			if (vms[i]->pid && waitpid(vms[i]->pid, NULL, WNOHANG) == vms[i]->pid) {
 				vms[i]->pid = 0;
-				if (vms[i]->expendable)
+				if (crash_end)	/* it panicked and quit: the oops is complete */
+					crash_end = now();
+				if (crash_end || vms[i]->expendable)
 					continue;
 				die(1, "QEMU %s exited (its log: %s/qemu-%s.log)", vms[i]->name, dir,
 				    vms[i]->name);
