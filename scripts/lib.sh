@@ -47,6 +47,20 @@ kv() {
 # Where a kernel variant lives in the cache. The build dir sits inside the source tree
 # so that kbuild uses a relative srctree (".."): then the compiler command lines of the
 # baseline and the patched tree are identical and ccache serves one from the other.
+# profile_files PROFILE: set conf, list and metrics to its files. A profile is a name under
+# workloads/profiles/, or a path without the .conf/.list suffix (a test's fixture); its
+# metrics are PROFILE.metrics where that exists, otherwise analysis/metrics.conf.
+profile_files() {
+	local base
+	case $1 in
+	*/*) base=$1 ;;
+	*) base=$MMUSCOPE_ROOT/workloads/profiles/$1 ;;
+	esac
+	conf=$base.conf list=$base.list metrics=$base.metrics
+	[ -f "$metrics" ] || metrics=$MMUSCOPE_ROOT/analysis/metrics.conf
+	[ -f "$conf" ] && [ -f "$list" ] || die "no profile '$1': see workloads/profiles/"
+}
+
 kernel_src() { echo "$MMUSCOPE_CACHE/kernel/$1/linux"; }
 kernel_out() { echo "$MMUSCOPE_CACHE/kernel/$1/linux/out-$2"; }
 

@@ -14,35 +14,36 @@
 static const struct {
 	const char *prefix;
 	const char *kind;
+	bool hang;	/* the kernel reports that it stopped making progress */
 } splats[] = {
-	{ "Kernel panic - not syncing", "panic" },
-	{ "BUG: KASAN:", "KASAN report" },
-	{ "BUG: KFENCE:", "KFENCE report" },
-	{ "UBSAN:", "UBSAN report" },
-	{ "BUG: sleeping function called from invalid context", "atomic sleep" },
-	{ "BUG: scheduling while atomic", "atomic sleep" },
-	{ "BUG: soft lockup", "soft lockup" },
-	{ "watchdog: BUG: soft lockup", "soft lockup" },
-	{ "BUG:", "BUG" },
-	{ "kernel BUG at", "BUG" },
-	{ "Oops:", "oops" },
-	{ "general protection fault", "oops" },
-	{ "WARNING: possible circular locking dependency", "lockdep" },
-	{ "WARNING: possible recursive locking", "lockdep" },
-	{ "WARNING: inconsistent lock state", "lockdep" },
-	{ "WARNING: suspicious RCU usage", "lockdep (RCU)" },
-	{ "WARNING: bad unlock balance", "lockdep" },
-	{ "WARNING: lock held when returning to user space", "lockdep" },
-	{ "WARNING: possible irq lock inversion", "lockdep" },
-	{ "WARNING: HARDIRQ-safe", "lockdep" },
-	{ "WARNING: SOFTIRQ-safe", "lockdep" },
-	{ "WARNING: CPU:", "WARN" },
-	{ "WARNING:", "WARN" },
-	{ "INFO: task ", "hung task" },
-	{ "INFO: rcu_", "RCU stall" },
-	{ "rcu: INFO: rcu_", "RCU stall" },
-	{ "list_add corruption", "list corruption" },
-	{ "list_del corruption", "list corruption" },
+	{ "Kernel panic - not syncing", "panic", false },
+	{ "BUG: KASAN:", "KASAN report", false },
+	{ "BUG: KFENCE:", "KFENCE report", false },
+	{ "UBSAN:", "UBSAN report", false },
+	{ "BUG: sleeping function called from invalid context", "atomic sleep", false },
+	{ "BUG: scheduling while atomic", "atomic sleep", false },
+	{ "BUG: soft lockup", "soft lockup", true },
+	{ "watchdog: BUG: soft lockup", "soft lockup", true },
+	{ "BUG:", "BUG", false },
+	{ "kernel BUG at", "BUG", false },
+	{ "Oops:", "oops", false },
+	{ "general protection fault", "oops", false },
+	{ "WARNING: possible circular locking dependency", "lockdep", false },
+	{ "WARNING: possible recursive locking", "lockdep", false },
+	{ "WARNING: inconsistent lock state", "lockdep", false },
+	{ "WARNING: suspicious RCU usage", "lockdep (RCU)", false },
+	{ "WARNING: bad unlock balance", "lockdep", false },
+	{ "WARNING: lock held when returning to user space", "lockdep", false },
+	{ "WARNING: possible irq lock inversion", "lockdep", false },
+	{ "WARNING: HARDIRQ-safe", "lockdep", false },
+	{ "WARNING: SOFTIRQ-safe", "lockdep", false },
+	{ "WARNING: CPU:", "WARN", false },
+	{ "WARNING:", "WARN", false },
+	{ "INFO: task ", "hung task", true },
+	{ "INFO: rcu_", "RCU stall", true },
+	{ "rcu: INFO: rcu_", "RCU stall", true },
+	{ "list_add corruption", "list corruption", false },
+	{ "list_del corruption", "list corruption", false },
 };
 
 const char *splat_strip_time(const char *line)
@@ -66,13 +67,27 @@ const char *splat_strip_time(const char *line)
 	return p;
 }
 
-const char *splat_kind(const char *line)
+static int splat_index(const char *line)
 {
 	const char *p = splat_strip_time(line);
 	size_t i;
 
 	for (i = 0; i < sizeof(splats) / sizeof(splats[0]); i++)
 		if (!strncmp(p, splats[i].prefix, strlen(splats[i].prefix)))
-			return splats[i].kind;
-	return NULL;
+			return (int)i;
+	return -1;
+}
+
+const char *splat_kind(const char *line)
+{
+	int i = splat_index(line);
+
+	return i < 0 ? NULL : splats[i].kind;
+}
+
+bool splat_is_hang(const char *line)
+{
+	int i = splat_index(line);
+
+	return i >= 0 && splats[i].hang;
 }

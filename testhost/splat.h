@@ -9,6 +9,12 @@
 /* The kind of splat a console line starts, or NULL when it starts none. */
 const char *splat_kind(const char *line);
 
+/*
+ * Whether that splat is the kernel reporting a hang (hung task, RCU stall, soft lockup)
+ * rather than a bug it caught: the test host will not finish its command.
+ */
+bool splat_is_hang(const char *line);
+
 /* Strip the "[   12.345678] " printk timestamp, if any: returns a pointer into line. */
 const char *splat_strip_time(const char *line);
 

@@ -31,13 +31,20 @@
 #include "splat.h"
 
 enum {
-	TH_EXIT_TIMEOUT = 124,	/* guest hang: hard timeout hit, QEMU killed */
-	TH_EXIT_SPLAT = 125,	/* oops/panic/lockdep/KASAN/hung task in the console */
+	TH_EXIT_TIMEOUT = 124,	/* guest hang: timeout, or a hung-task/RCU-stall/lockup report */
+	TH_EXIT_SPLAT = 125,	/* oops/panic/lockdep/KASAN/WARN in the console */
 	TH_EXIT_NOSTATUS = 126,	/* QEMU exited before the command finished */
 	TH_EXIT_USAGE = 2,
 };
 
 #define SPLAT_LINES 60		/* lines of a splat we show */
+/*
+ * After a splat the command's result is not trusted whatever it does next: the test host
+ * is stopped this long after the first splat line (time for the rest of the report and
+ * the next ones to reach the console log), not left to a timeout. A vCPU that stopped
+ * answering under TCG keeps printing RCU stall reports, which no idle timeout notices.
+ */
+#define SPLAT_GRACE 30
 #define TAIL_LINES 30		/* console tail shown when the guest dies */
 #define MAX_ARGS 128
 
@@ -70,6 +77,7 @@ struct console {
 	char *splat[SPLAT_LINES];	/* first splat seen, from its header on */
 	unsigned int nsplat;
 	const char *splat_kind;
+	bool splat_hang;		/* that splat reports a hang */
 	char marker[64];		/* "mmuscope-exit-<nonce>: " */
 	int status;			/* command status from the marker, -1 until seen */
 	bool started;			/* guest-init reached the job */
@@ -100,7 +108,9 @@ static void usage(FILE *f)
 "\n"
 "Environment: MMUSCOPE_* and PATH are passed to COMMAND; MMUSCOPE_KVM_PARAMS adds kvm.ko\n"
 "parameters (e.g. \"eager_page_split=0\").\n"
-"Exit: COMMAND's status; 124 timeout (guest hang), 125 kernel splat, 126 test host died.\n"
+"Exit: COMMAND's status; 124 guest hang (timeout, or a hung-task, RCU-stall or soft-lockup\n"
+"report), 125 other kernel splat, 126 test host died. After a splat the test host is\n"
+"stopped within 30 s.\n"
 "Example: testhost -k out/arch/x86/boot/bzImage -m shadow -- ./dirty_log_test -i 4\n");
 }
 
@@ -274,6 +284,7 @@ static void console_line(struct console *c, bool verbose)
 			c->splat[c->nsplat++] = strdup(c->line);
 	} else if ((kind = splat_kind(c->line))) {
 		c->splat_kind = kind;
+		c->splat_hang = splat_is_hang(c->line);
 		c->splat[c->nsplat++] = strdup(c->line);
 	}
 	c->len = 0;
@@ -543,7 +554,7 @@ int main(int argc, char **argv)
 	char tmpl[] = "/tmp/mmuscope-testhost.XXXXXX";
 	char *jobdir, *outpath, *jobfile, nonce[17], cwd[PATH_MAX], buf[8192];
 	bool own_share = false, marker_seen = false;
-	double t0, deadline, marker_time = 0, last_output;
+	double t0, deadline, marker_time = 0, splat_time = 0, last_output;
 	bool hung = false;
 	int pipefd[2], outfd = -1, wstatus = 0, ret;
 	pid_t qemu;
@@ -610,6 +621,8 @@ int main(int argc, char **argv)
 					marker_seen = true;
 					marker_time = now();
 				}
+				if (con.splat_kind && !splat_time)
+					splat_time = now();
 				continue;
 			}
 			if (n == 0)
@@ -632,6 +645,11 @@ int main(int argc, char **argv)
 			hung = true;
 			break;
 		}
+		if (splat_time && !marker_seen && now() - splat_time > SPLAT_GRACE) {
+			fprintf(stderr, "testhost: stopping the test host %d s after its %s report\n",
+				SPLAT_GRACE, con.splat_kind);
+			break;
+		}
 		/* After the marker the guest only has to reboot; don't wait forever. */
 		if (marker_seen && now() - marker_time > 20)
 			break;
@@ -650,11 +668,11 @@ int main(int argc, char **argv)
 	fclose(con.log);
 
 	if (con.splat_kind) {
-		fprintf(stderr, "testhost: error: %s in the test host's console (%s):\n",
-			con.splat_kind, o.console);
+		fprintf(stderr, "testhost: error: %s%s in the test host's console (%s):\n",
+			con.splat_hang ? "guest hang: " : "", con.splat_kind, o.console);
 		for (unsigned int i = 0; i < con.nsplat; i++)
 			fprintf(stderr, "  | %s\n", con.splat[i]);
-		ret = TH_EXIT_SPLAT;
+		ret = con.splat_hang ? TH_EXIT_TIMEOUT : TH_EXIT_SPLAT;
 	} else if (exiting) {
 		ret = 128 + exiting;
 	} else if (con.status >= 0) {

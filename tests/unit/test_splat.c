@@ -35,6 +35,18 @@ static void recognises_splats(void **state)
 	assert_string_equal(splat_kind("Kernel panic - not syncing: Attempted to kill init!"), "panic");
 }
 
+static void tells_hangs_from_bugs(void **state)
+{
+	(void)state;
+	assert_true(splat_is_hang("[  780.8] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:"));
+	assert_true(splat_is_hang("[  605.3] INFO: task khugepaged:37 blocked for more than 120 seconds."));
+	assert_true(splat_is_hang("[    3.1] watchdog: BUG: soft lockup - CPU#0 stuck for 22s!"));
+	assert_false(splat_is_hang("[    3.1] BUG: unable to handle page fault for address: 0000000000000008"));
+	assert_false(splat_is_hang("[    3.1] WARNING: CPU: 1 PID: 77 at arch/x86/kvm/mmu/mmu.c:1234 f+0x1/0x2 [kvm]"));
+	assert_false(splat_is_hang("[    3.1] Kernel panic - not syncing: Attempted to kill init!"));
+	assert_false(splat_is_hang("[    2.0] kvm_amd: Nested Virtualization enabled"));
+}
+
 static void ignores_ordinary_lines(void **state)
 {
 	(void)state;
@@ -50,6 +62,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(strips_printk_time),
 		cmocka_unit_test(recognises_splats),
+		cmocka_unit_test(tells_hangs_from_bugs),
 		cmocka_unit_test(ignores_ordinary_lines),
 	};
 
