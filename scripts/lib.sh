@@ -66,9 +66,18 @@ kernel_out() { echo "$MMUSCOPE_CACHE/kernel/$1/linux/out-$2"; }
 
 # guest_images: set $guest_kernel and $guest_initrd, the workload guest's kernel (the
 # baseline bench bzImage for every kernel under test, so that only the host side, KVM,
-# differs) and its initramfs (workloads/guest/, built by `make guest`).
+# differs) and its initramfs (workloads/guest/, built by `make guest`), and
+# $guest_cmdline, the kernel parameters every workload guest boots with (l2run, migrate):
+# - watchdog_thresh=60 (a soft lockup after 120 s, not 20): under a TCG test host the
+#   whole nested guest stops when the machine's host deschedules it, and a 50 s stall
+#   reported as a soft lockup failed a CI run (2026-11-22); a real lockup is still caught.
+# - clearcpuid=smap under a TCG test host: there the workload guest sometimes gets a
+#   user-mode #PF without the user bit in its error code (re-injected by KVM from QEMU's
+#   emulated VMCB), which a guest with SMAP oopses on (README.md, "Nested guests under TCG").
 guest_images() {
 	guest_kernel=$(kernel_out baseline bench)/arch/x86/boot/bzImage
 	[ -f "$guest_kernel" ] || die "no guest kernel $guest_kernel: run 'make kernel VARIANT=baseline'"
 	guest_initrd=$("$MMUSCOPE_ROOT/workloads/guest/build-initramfs" "$MMUSCOPE_ROOT"/build/guest/*) || exit 1
+	guest_cmdline="console=ttyS0 quiet panic=-1 oops=panic watchdog_thresh=60"
+	if grep -q 'QEMU TCG CPU' /proc/cpuinfo; then guest_cmdline+=" clearcpuid=smap"; fi
 }

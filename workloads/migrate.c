@@ -20,6 +20,8 @@
  * source of the next one.
  *
  * Usage: migrate -K BZIMAGE -I INITRD [options] -- JOB [ARG...]
+ *   -A ARGS    the guest kernel's parameters before the job's (workloads/l2migrate passes
+ *              guest_cmdline of scripts/lib.sh; default "console=ttyS0 quiet panic=-1")
  *   -s SEQ     migrations in order: m = completed, c = cancelled (default "mc")
  *   -k K       dirty-sync rounds before the cancel or the switch-over (default 2)
  *   -m MIB     guest memory (default 512)      -c CPUS   vCPUs (default 1)
@@ -697,28 +699,9 @@ static int num(const char *s, char o)
 	return (int)v;
 }
 
-/*
- * Whether this host is a TCG test host (QEMU's -cpu max names itself so).  Its guests
- * boot with SMAP off: there the guest sometimes gets a user-mode #PF without the user
- * bit in its error code (re-injected by KVM from QEMU's emulated VMCB), which a guest
- * with SMAP oopses on (README.md, "Nested guests under TCG").
- */
-static bool under_tcg(void)
-{
-	char line[256];
-	bool tcg = false;
-	FILE *f = fopen("/proc/cpuinfo", "r");
-
-	while (f && !tcg && fgets(line, sizeof(line), f))
-		tcg = !strncmp(line, "model name", 10) && strstr(line, "QEMU TCG CPU");
-	if (f)
-		fclose(f);
-	return tcg;
-}
-
 static void usage(void)
 {
-	fprintf(stderr, "usage: migrate -K BZIMAGE -I INITRD [-s SEQ] [-k ROUNDS] [-m MIB] [-c CPUS]\n"
+	fprintf(stderr, "usage: migrate -K BZIMAGE -I INITRD [-A ARGS] [-s SEQ] [-k ROUNDS] [-m MIB] [-c CPUS]\n"
 		"               [-b anon|thp|hugetlb] [-R RING] [-S PAGES] [-B MIBPS] [-W MS] [-a MS] [-t SECS] -- JOB [ARG...]\n");
 	exit(2);
 }
@@ -729,11 +712,13 @@ int main(int argc, char **argv)
 	struct vm *src;
 	size_t len;
 	int o, nb = 0;
+	const char *kargs = "console=ttyS0 quiet panic=-1";
 
-	while ((o = getopt(argc, argv, "K:I:s:k:m:c:b:R:S:B:W:a:t:")) != -1) {
+	while ((o = getopt(argc, argv, "K:I:A:s:k:m:c:b:R:S:B:W:a:t:")) != -1) {
 		switch (o) {
 		case 'K': opt.kernel = optarg; break;
 		case 'I': opt.initrd = optarg; break;
+		case 'A': kargs = optarg; break;
 		case 's': opt.seq = optarg; break;
 		case 'k': opt.rounds = num(optarg, o); break;
 		case 'm': opt.mem_mib = num(optarg, o); break;
@@ -756,10 +741,7 @@ int main(int argc, char **argv)
 		die(2, "-b wants anon, thp or hugetlb, got '%s'", opt.backing);
 	if (access("/dev/kvm", R_OK | W_OK))
 		die(1, "no /dev/kvm: run the migration loop on a test host with KVM loaded");
-	/* watchdog_thresh=60: a soft lockup only after 120 s (l2run says why). */
-	len = (size_t)snprintf(opt.append, sizeof(opt.append),
-			       "console=ttyS0 quiet panic=-1 oops=panic watchdog_thresh=60%s --",
-			       under_tcg() ? " clearcpuid=smap" : "");
+	len = (size_t)snprintf(opt.append, sizeof(opt.append), "%s --", kargs);
 	for (int i = optind; i < argc && len < sizeof(opt.append); i++)
 		len += (size_t)snprintf(opt.append + len, sizeof(opt.append) - len, " %s", argv[i]);
 	if (len >= sizeof(opt.append))
