@@ -61,6 +61,11 @@ profile_files() {
 	[ -f "$conf" ] && [ -f "$list" ] || die "no profile '$1': see workloads/profiles/"
 }
 
+# profile_has_guests: whether the workloads of $list (profile_files) boot workload guests.
+profile_has_guests() {
+	grep -qE '^[^#]*[[:space:]](l2run|l2migrate|l2kernbench)[[:space:]]' "$list"
+}
+
 kernel_src() { echo "$MMUSCOPE_CACHE/kernel/$1/linux"; }
 kernel_out() { echo "$MMUSCOPE_CACHE/kernel/$1/linux/out-$2"; }
 
@@ -77,7 +82,13 @@ kernel_out() { echo "$MMUSCOPE_CACHE/kernel/$1/linux/out-$2"; }
 guest_images() {
 	guest_kernel=$(kernel_out baseline bench)/arch/x86/boot/bzImage
 	[ -f "$guest_kernel" ] || die "no guest kernel $guest_kernel: run 'make kernel VARIANT=baseline'"
-	guest_initrd=$("$MMUSCOPE_ROOT/workloads/guest/build-initramfs" "$MMUSCOPE_ROOT"/build/guest/*) || exit 1
+	# MMUSCOPE_GUEST_INITRD: found once by workloads/run for all its guests (hashing the
+	# guest programs took 1.5 s per guest in a test host).
+	if [ -n "${MMUSCOPE_GUEST_INITRD:-}" ] && [ -f "$MMUSCOPE_GUEST_INITRD" ]; then
+		guest_initrd=$MMUSCOPE_GUEST_INITRD
+	else
+		guest_initrd=$("$MMUSCOPE_ROOT/workloads/guest/build-initramfs" "$MMUSCOPE_ROOT"/build/guest/*) || exit 1
+	fi
 	guest_cmdline="console=ttyS0 quiet panic=-1 oops=panic watchdog_thresh=60"
 	if grep -q 'QEMU TCG CPU' /proc/cpuinfo; then guest_cmdline+=" clearcpuid=smap"; fi
 }
