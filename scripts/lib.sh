@@ -44,9 +44,6 @@ kv() {
 	sed -n "s/^$2=//p" "$1" | head -n 1
 }
 
-# Where a kernel variant lives in the cache. The build dir sits inside the source tree
-# so that kbuild uses a relative srctree (".."): then the compiler command lines of the
-# baseline and the patched tree are identical and ccache serves one from the other.
 # profile_files PROFILE: set conf, list and metrics to its files. A profile is a name under
 # workloads/profiles/, or a path without the .conf/.list suffix (a test's fixture); its
 # metrics are PROFILE.metrics where that exists, otherwise analysis/metrics.conf.
@@ -66,6 +63,9 @@ profile_has_guests() {
 	grep -qE '^[^#]*[[:space:]](l2run|l2migrate|l2kernbench)[[:space:]]' "$list"
 }
 
+# Where a kernel variant lives in the cache. The build dir sits inside the source tree
+# so that kbuild uses a relative srctree (".."): then the compiler command lines of the
+# baseline and the patched tree are identical and ccache serves one from the other.
 kernel_src() { echo "$MMUSCOPE_CACHE/kernel/$1/linux"; }
 kernel_out() { echo "$MMUSCOPE_CACHE/kernel/$1/linux/out-$2"; }
 

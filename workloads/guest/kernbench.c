@@ -13,8 +13,8 @@
  *   -p  read every file LIST names (one path a line: the compiler, its libraries) before
  *       the first build: the page cache a warm-up build would leave, for the part of a
  *       warm-up that is reading the toolchain over 9p (measured in a nested guest under
- *       TCG, 2026-12-01: 3 s to read it against 10-13 s for a warm-up build; the first
- *       build after it within 1 s of a warm one)
+ *       TCG, 2026-12-01: 3-10 s to read it against 10-13 s for a warm-up build; the
+ *       first build after it took 11-14 s, a cold one 13-18 s, a warm one 9-11 s)
  * Setup and the prefetch are not timed; a freshly set up tree is not cleaned before its
  * first build.
  * Prints one JSON line: {"jobs", "prefetch": {files, mib, s} (with -p), "runs": [{elapsed_s,
