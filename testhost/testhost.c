@@ -110,8 +110,9 @@ static void usage(FILE *f)
 "parameters (e.g. \"eager_page_split=0\").\n"
 "Exit: COMMAND's status; 124 guest hang (timeout, or a hung-task, RCU-stall or soft-lockup\n"
 "report), 125 other kernel splat, 126 test host died. After a splat the test host is\n"
-"stopped within 30 s.\n"
-"Example: testhost -k out/arch/x86/boot/bzImage -m shadow -- ./dirty_log_test -i 4\n");
+"stopped within %d s.\n"
+"Example: testhost -k out/arch/x86/boot/bzImage -m shadow -- ./dirty_log_test -i 4\n",
+	SPLAT_GRACE);
 }
 
 static void fatal(const char *fmt, ...)

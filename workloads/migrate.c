@@ -19,9 +19,9 @@
  * at a known point whatever the guest's dirty rate; the destination then becomes the
  * source of the next one.
  *
- * Usage: migrate -K BZIMAGE -I INITRD [options] -- JOB [ARG...]
- *   -A ARGS    the guest kernel's parameters before the job's (workloads/l2migrate passes
- *              guest_cmdline of scripts/lib.sh; default "console=ttyS0 quiet panic=-1")
+ * Usage: migrate -K BZIMAGE -I INITRD -A ARGS [options] -- JOB [ARG...]
+ *   -A ARGS    the guest kernel's parameters before the job's: guest_cmdline of
+ *              scripts/lib.sh, which workloads/l2migrate passes
  *   -s SEQ     migrations in order: m = completed, c = cancelled (default "mc")
  *   -k K       dirty-sync rounds before the cancel or the switch-over (default 2)
  *   -m MIB     guest memory (default 512)      -c CPUS   vCPUs (default 1)
@@ -701,7 +701,7 @@ static int num(const char *s, char o)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: migrate -K BZIMAGE -I INITRD [-A ARGS] [-s SEQ] [-k ROUNDS] [-m MIB] [-c CPUS]\n"
+	fprintf(stderr, "usage: migrate -K BZIMAGE -I INITRD -A ARGS [-s SEQ] [-k ROUNDS] [-m MIB] [-c CPUS]\n"
 		"               [-b anon|thp|hugetlb] [-R RING] [-S PAGES] [-B MIBPS] [-W MS] [-a MS] [-t SECS] -- JOB [ARG...]\n");
 	exit(2);
 }
@@ -712,7 +712,7 @@ int main(int argc, char **argv)
 	struct vm *src;
 	size_t len;
 	int o, nb = 0;
-	const char *kargs = "console=ttyS0 quiet panic=-1";
+	const char *kargs = NULL;
 
 	while ((o = getopt(argc, argv, "K:I:A:s:k:m:c:b:R:S:B:W:a:t:")) != -1) {
 		switch (o) {
@@ -733,7 +733,7 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (!opt.kernel || !opt.initrd || optind >= argc)
+	if (!opt.kernel || !opt.initrd || !kargs || optind >= argc)
 		usage();
 	if (strspn(opt.seq, "mc") != strlen(opt.seq) || !*opt.seq)
 		die(2, "-s wants a sequence of m (completed) and c (cancelled), got '%s'", opt.seq);
