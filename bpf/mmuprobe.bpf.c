@@ -437,8 +437,10 @@ static __always_inline int handle_zap(void *ctx, struct kvm_mmu_page *sp)
 	key.tgid = cur_tgid();
 	if (!sp || !wanted(key.tgid))	/* tp_btf args may be NULL to the verifier */
 		return 0;
-	key.level = BPF_CORE_READ_BITFIELD_PROBED(&sp->role, level);
-	key.direct = BPF_CORE_READ_BITFIELD_PROBED(&sp->role, direct);
+	/* The whole access path in the field argument: the relocation is an offset from
+	 * sp, so (&sp->role, level) would count role's offset twice. */
+	key.level = BPF_CORE_READ_BITFIELD_PROBED(sp, role.level);
+	key.direct = BPF_CORE_READ_BITFIELD_PROBED(sp, role.direct);
 	key.unsync = BPF_CORE_READ(sp, unsync);
 	key.root = BPF_CORE_READ(sp, root_count) != 0;
 	key.stackid = bpf_get_stackid(ctx, &stacks, 0);
