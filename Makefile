@@ -200,7 +200,8 @@ $(OUTPUT)/bin/test_splat: $(OUTPUT)/obj/tests/test_splat.o $(OUTPUT)/obj/testhos
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
 
-$(OUTPUT)/bin/test_loader: $(OUTPUT)/obj/tests/test_loader.o $(OUTPUT)/obj/loader/hist.o $(OUTPUT)/obj/loader/zapreason.o | $(OUTPUT)/bin
+$(OUTPUT)/bin/test_loader: $(OUTPUT)/obj/tests/test_loader.o $(OUTPUT)/obj/loader/hist.o $(OUTPUT)/obj/loader/zapreason.o \
+		$(OUTPUT)/obj/loader/ksyms.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
 

@@ -24,7 +24,7 @@ const volatile __u32 targ_tgid;			/* 0: every VMM */
  * of them is a VM or vCPU fd (text symbols: kallsyms has them even without KALLSYMS_ALL). */
 const volatile __u64 kvm_vm_ioctl_addr;
 const volatile __u64 kvm_vcpu_ioctl_addr;
-const volatile __u64 stat_interval_ns = 10000000;	/* KVM stat refresh from KVM_RUN */
+const volatile __u64 stat_interval_ns = 10000000;	/* KVM stat refresh from the VM's ioctls */
 /* Set when the task_file iterator samples KVM's stats: then the hot paths (KVM_RUN,
  * page faults) need not look at struct kvm at all. */
 const volatile bool stats_from_iter;
@@ -32,6 +32,10 @@ const volatile bool stats_from_iter;
  * unwinding on every acquisition would dominate the probes' cost. Hold times are timed
  * on every acquisition regardless. */
 const volatile __u32 holder_sample = 64;
+
+/* KVM_GET_DIRTY_LOG/KVM_CLEAR_DIRTY_LOG ioctls in flight, all threads: a write hold of
+ * mmu_lock looks up its thread's ioctl only while one is. */
+__u64 dirty_log_inflight;
 
 /* ioctl numbers from include/uapi/linux/kvm.h (stable ABI). */
 #define KVM_GET_DIRTY_LOG		0x4010ae42u
@@ -94,7 +98,7 @@ struct {
 	__type(value, struct mmuprobe_kvm_first);
 } kvm_firsts SEC(".maps");
 
-/* One timed call in flight per thread (ioctl, contention, fault, collapse). */
+/* One timed call in flight per thread (ioctl, fault, collapse). */
 struct inflight_key {
 	__u32 tid;
 	__u32 what;	/* enum mmuprobe_lat */
@@ -145,6 +149,22 @@ struct {
 	__type(value, struct hold);
 } holds SEC(".maps");
 
+/* mmu_lock waited for on this CPU: an rwlock's waiter spins with preemption off, from
+ * lock:contention_begin to lock:contention_end on the same CPU. */
+struct wait {
+	__u64 lock;
+	__u64 start;
+	__u32 tgid;
+	__u32 kind;	/* LAT_LOCK_WAIT_WRITE or _READ */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wait);
+} waits SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, DROP_NR);
@@ -152,9 +172,11 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+#define RINGBUF_SIZE (1 << 20)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, RINGBUF_SIZE);
 } events SEC(".maps");
 
 static __always_inline void drop(__u32 why)
@@ -334,7 +356,9 @@ int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	kvm = kvm_of_fd((unsigned int)ctx->args[0], &is_vcpu);
 	if (!kvm)
 		return 0;
-	saw_kvm(kvm, now, cmd != KVM_RUN);
+	/* At most every stat_interval_ns: a full read of kvm->stat costs more than a small
+	 * get-dirty-log under TCG, and it would be inside the time the caller measures. */
+	saw_kvm(kvm, now, false);
 
 	switch (cmd) {
 	case KVM_GET_DIRTY_LOG:
@@ -372,10 +396,12 @@ int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	}
 	key.what = 0;	/* one ioctl at a time per thread */
-	in.start = now;
+	in.start = bpf_ktime_get_ns();	/* after our own work: not part of the ioctl */
 	in.kind = kind | (what << 8);
 	if (bpf_map_update_elem(&inflights, &key, &in, BPF_ANY))
 		drop(DROP_INFLIGHT);
+	else if (what == LAT_GET_DIRTY_LOG || what == LAT_CLEAR_DIRTY_LOG)
+		__sync_fetch_and_add(&dirty_log_inflight, 1);
 	return 0;
 }
 
@@ -395,6 +421,8 @@ int ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 	d = now - in->start;
 	what = in->kind >> 8;
 	kind = in->kind & 0xff;
+	if (what == LAT_GET_DIRTY_LOG || what == LAT_CLEAR_DIRTY_LOG)
+		__sync_fetch_and_add(&dirty_log_inflight, -1);
 	if (what == LAT_LOG_ENABLE || what == LAT_LOG_DISABLE || what == LAT_NR) {
 		struct slot_key sk = { .tgid = tgid, .slot = in->slot };
 		__u32 flags = (__u32)in->lock;
@@ -417,7 +445,12 @@ int ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 			e->kind = kind;
 			e->slot = in->slot;
 			e->ret = ctx->ret;
-			bpf_ringbuf_submit(e, 0);
+			/* No wakeup per event: a woken loader preempts the thread that is still
+			 * returning from the very ioctl it timed (7x a 70 us get-dirty-log in a
+			 * 2-CPU test host). The loader reads every 100 ms; a ring half full is
+			 * worth a wakeup. */
+			bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RINGBUF_SIZE / 2 ?
+					   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 		} else {
 			drop(DROP_RINGBUF);
 		}
@@ -501,31 +534,39 @@ int BPF_PROG(fault_raw, struct kvm_vcpu *vcpu, __u64 addr, __u64 error_code)
 static __always_inline int contention_begin(void *lock, unsigned int flags)
 {
 	__u64 addr = (__u64)lock;
-	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = 1 };
-	struct inflight in = {};
+	__u32 zero = 0, *tgid;
+	struct wait *w;
 
-	if (!bpf_map_lookup_elem(&mmu_locks, &addr))
+	tgid = bpf_map_lookup_elem(&mmu_locks, &addr);
+	if (!tgid)
 		return 0;
-	in.start = bpf_ktime_get_ns();
-	in.lock = addr;
-	in.kind = (flags & LCB_F_WRITE) ? LAT_LOCK_WAIT_WRITE : LAT_LOCK_WAIT_READ;
-	if (bpf_map_update_elem(&inflights, &key, &in, BPF_ANY))
-		drop(DROP_INFLIGHT);
+	w = bpf_map_lookup_elem(&waits, &zero);
+	if (!w)
+		return 0;
+	w->lock = addr;
+	w->tgid = *tgid;
+	w->kind = (flags & LCB_F_WRITE) ? LAT_LOCK_WAIT_WRITE : LAT_LOCK_WAIT_READ;
+	w->start = bpf_ktime_get_ns();
 	return 0;
 }
 
+/* Runs with mmu_lock just taken: a per-CPU slot, no hash lookup inside the critical section. */
 static __always_inline int contention_end(void *lock)
 {
-	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = 1 };
-	struct inflight *in = bpf_map_lookup_elem(&inflights, &key);
-	__u32 *tgid;
+	__u32 zero = 0;
+	struct wait *w = bpf_map_lookup_elem(&waits, &zero);
+	struct hold *h;
+	__u64 now;
 
-	if (!in || in->lock != (__u64)lock)
+	if (!w || w->lock != (__u64)lock)
 		return 0;
-	tgid = bpf_map_lookup_elem(&mmu_locks, &in->lock);
-	if (tgid)
-		lat_add(*tgid, in->kind, bpf_ktime_get_ns() - in->start);
-	bpf_map_delete_elem(&inflights, &key);
+	now = bpf_ktime_get_ns();
+	w->lock = 0;
+	lat_add(w->tgid, w->kind, now - w->start);
+	/* The hold timed from the lock function's entry starts now. */
+	h = bpf_map_lookup_elem(&holds, &zero);
+	if (h && h->lock == (__u64)lock)
+		h->start = now;
 	return 0;
 }
 
@@ -645,8 +686,12 @@ int BPF_PROG(page_fault_exit)
 	return 0;
 }
 
-/* mmu_lock hold times: acquired at fexit of the lock function, released at fentry of
- * the unlock function. Holders run with preemption off, so one slot per CPU suffices. */
+/* mmu_lock hold times: from fentry of the lock function (or from lock:contention_end when
+ * it had to wait) to fentry of the unlock function. fentry, not fexit: an fexit trampoline
+ * calls the lock function itself and costs about twice as much on this hot path. Holders
+ * run with preemption off, so one slot per CPU suffices; a holder preempted between our
+ * program and the lock function's preempt_disable() (preemptible kernels only) is lost,
+ * never misattributed: its release on another CPU does not match that CPU's slot. */
 static __always_inline void lock_acquired(void *ctx, void *lock, __u32 write)
 {
 	__u64 addr = (__u64)lock;
@@ -688,8 +733,10 @@ static __always_inline void lock_released(void *lock, __u32 write)
 	if (write) {
 		/* The holds of the dirty-log ioctls: this thread is inside one. */
 		struct inflight_key ik = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = 0 };
-		struct inflight *in = bpf_map_lookup_elem(&inflights, &ik);
+		struct inflight *in = NULL;
 
+		if (dirty_log_inflight)
+			in = bpf_map_lookup_elem(&inflights, &ik);
 		if (in && ((in->kind >> 8) == LAT_GET_DIRTY_LOG || (in->kind >> 8) == LAT_CLEAR_DIRTY_LOG))
 			lat_add(h->tgid, LAT_LOCK_HOLD_WRITE_DIRTY_LOG, d);
 	}
@@ -713,8 +760,8 @@ static __always_inline void lock_released(void *lock, __u32 write)
 		hv->max = d;
 }
 
-SEC("fexit/_raw_write_lock")
-int BPF_PROG(write_lock_exit, rwlock_t *lock)
+SEC("fentry/_raw_write_lock")
+int BPF_PROG(write_lock_enter, rwlock_t *lock)
 {
 	lock_acquired(ctx, lock, 1);
 	return 0;
@@ -727,8 +774,8 @@ int BPF_PROG(write_unlock_enter, rwlock_t *lock)
 	return 0;
 }
 
-SEC("fexit/_raw_read_lock")
-int BPF_PROG(read_lock_exit, rwlock_t *lock)
+SEC("fentry/_raw_read_lock")
+int BPF_PROG(read_lock_enter, rwlock_t *lock)
 {
 	lock_acquired(ctx, lock, 0);
 	return 0;

@@ -8,7 +8,10 @@
 #define MMUSCOPE_MMUPROBE_H
 
 #define MMUPROBE_SLOTS 36		/* 2^35 ns = 34 s: nothing we time is longer */
-#define MMUPROBE_STACK_DEPTH 32
+/* Frames kept per kernel stack. The unwinder stops here, and unwinding is most of a zap's
+ * cost: the zap reasons are decided within the first ten frames and a holder's stack is
+ * shown to twelve. */
+#define MMUPROBE_STACK_DEPTH 14
 #define MMUPROBE_MAX_VMS 64
 #define MMUPROBE_COMM_LEN 16
 

@@ -7,13 +7,15 @@
 
 struct ksym {
 	uint64_t addr;
-	char *name;
-	char *module;	/* NULL for vmlinux */
+	const char *name;
+	const char *module;	/* NULL for vmlinux */
 };
 
 struct ksyms;
 
 struct ksyms *ksyms_load(void);
+/* The same from a file in /proc/kallsyms' format. */
+struct ksyms *ksyms_load_file(const char *path);
 void ksyms_free(struct ksyms *ks);
 /* The symbol containing addr, or NULL. */
 const struct ksym *ksyms_find(const struct ksyms *ks, uint64_t addr);

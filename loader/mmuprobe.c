@@ -9,12 +9,14 @@
 #include <argp.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -45,10 +47,12 @@ static struct env {
 	bool verbose;
 	bool quiet;
 	const char *tier;	/* auto, full, degraded */
-	bool no_lock_hold, no_fault_latency;	/* --exclude, --add */
+	bool no_lock_hold, no_fault_count, no_fault_latency, no_harvest;	/* --add, --exclude */
+	bool cost;
 	long holder_sample;
 	char **cmd;		/* workload to run, optional */
-} env = { .tier = "auto", .holder_sample = 64, .no_fault_latency = true };
+} env = { .tier = "auto", .holder_sample = 64,
+	    .no_lock_hold = true, .no_fault_count = true, .no_fault_latency = true, .no_harvest = true };
 
 const char *argp_program_version = "mmuprobe (mmuscope) 1";
 static const char doc[] =
@@ -71,13 +75,18 @@ static const struct argp_option opts[] = {
 	{ "interval", 'i', "MS", 0, "Snapshot counters every MS ms (time series)", 0 },
 	{ "pid", 'p', "PID", 0, "Only this VMM process", 0 },
 	{ "tier", 't', "TIER", 0, "auto (default), full or degraded", 0 },
-	{ "exclude", 'x', "METRIC,...", 0, "Leave out costly probes: lock_hold (fentry/fexit on every "
-	  "rwlock)", 0 },
-	{ "add", 'a', "METRIC,...", 0, "Add probes that are off by default for their cost: "
-	  "fault_latency (fentry/fexit on every KVM page fault; the fault count is always on)", 0 },
+	{ "add", 'a', "METRIC,...", 0, "Add the probes that are off by default for their cost "
+	  "(a program on a hot path): lock_hold (fentry on every rwlock lock and unlock), "
+	  "page_faults (kvm:kvm_page_fault on every vCPU fault), fault_latency (fentry/fexit on "
+	  "every KVM page fault), dirty_log_pages (fentry on every 64-page word a dirty-log "
+	  "harvest write-protects: inside the timed ioctl), or all", 0 },
+	{ "exclude", 'x', "METRIC,...", 0, "Leave out probes an --add before asked for (-a all -x "
+	  "lock_hold)", 0 },
 	{ "holder-sample", 's', "N", 0, "Record the mmu_lock holder's stack on 1 acquisition in N "
 	  "(default 64; 1 = every one)", 0 },
 	{ "quiet", 'q', NULL, 0, "No text summary", 0 },
+	{ "cost", 'c', NULL, 0, "Report what the probes cost: each program's runs and run time "
+	  "(the kernel's BPF run-time stats, which add two clock reads to every run)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{},
 };
@@ -109,18 +118,26 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		bool out = key == 'x';
 
 		for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			if (!strcmp(tok, "lock_hold"))
+			bool all = !strcmp(tok, "all");
+
+			if (all || !strcmp(tok, "lock_hold"))
 				env.no_lock_hold = out;
-			else if (!strcmp(tok, "fault_latency"))
+			if (all || !strcmp(tok, "page_faults"))
+				env.no_fault_count = out;
+			if (all || !strcmp(tok, "fault_latency"))
 				env.no_fault_latency = out;
-			else
-				argp_error(state, "--%s knows lock_hold and fault_latency, not '%s'",
-					   out ? "exclude" : "add", tok);
+			if (all || !strcmp(tok, "dirty_log_pages"))
+				env.no_harvest = out;
+			if (!all && strcmp(tok, "lock_hold") && strcmp(tok, "page_faults") &&
+			    strcmp(tok, "fault_latency") && strcmp(tok, "dirty_log_pages"))
+				argp_error(state, "--%s knows lock_hold, page_faults, fault_latency, "
+					   "dirty_log_pages and all, not '%s'", out ? "exclude" : "add", tok);
 		}
 		free(copy);
 		break;
 	}
 	case 'v': env.verbose = true; break;
+	case 'c': env.cost = true; break;
 	case 't':
 		if (strcmp(arg, "auto") && strcmp(arg, "full") && strcmp(arg, "degraded"))
 			argp_error(state, "--tier is auto, full or degraded, not '%s'", arg);
@@ -327,6 +344,12 @@ static void set_tier(enum metric m, const char *status, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Did this run measure the metric at all (null in the document when not)? */
+static bool measured(enum metric m)
+{
+	return tiers[m].status && (!strcmp(tiers[m].status, "exact") || !strcmp(tiers[m].status, "degraded"));
+}
+
 struct choice {
 	struct bpf_program *full;	/* fentry/fexit/tp_btf */
 	struct bpf_program *fallback;	/* raw_tp, or NULL */
@@ -380,7 +403,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	json_object_object_add(o, "pid", json_object_new_int((int)e->tgid));
 	json_object_object_add(o, "kind", json_object_new_string(kinds[e->kind]));
 	json_object_object_add(o, "latency_ns", json_object_new_int64((int64_t)e->latency));
-	json_object_object_add(o, "pages", json_object_new_int64((int64_t)e->pages));
+	json_object_object_add(o, "pages", measured(M_HARVEST) ? json_object_new_int64((int64_t)e->pages) : NULL);
 	json_object_object_add(o, "slot", json_object_new_int((int)e->slot));
 	json_object_array_add(events_json, o);
 	return 0;
@@ -459,7 +482,8 @@ static void snapshot(struct mmuprobe_bpf *skel, struct bpf_link *iter)
 		json_object_object_add(o, "pages_4k", json_object_new_int64((int64_t)st[i].pages_4k));
 		json_object_object_add(o, "pages_2m", json_object_new_int64((int64_t)st[i].pages_2m));
 		json_object_object_add(o, "probe_zapped", json_object_new_int64((int64_t)vm.zapped));
-		json_object_object_add(o, "probe_page_faults", json_object_new_int64((int64_t)vm.page_faults));
+		json_object_object_add(o, "probe_page_faults", measured(M_FAULTS) ?
+				       json_object_new_int64((int64_t)vm.page_faults) : NULL);
 		json_object_array_add(series_json, o);
 	}
 }
@@ -623,6 +647,59 @@ static void crosscheck(struct json_object *cc, const char *name, uint64_t probe,
 	json_object_object_add(cc, name, o);
 }
 
+static uint64_t cpu_at_start;
+
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ULL +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL;
+}
+
+/*
+ * --cost: every loaded program's runs and run time since the stats were enabled (before
+ * attaching), from the kernel's own accounting. Iterators count too, but they run on our
+ * read(), not on the workload's time.
+ */
+static struct json_object *self_cost_json(struct mmuprobe_bpf *skel, uint64_t wall_ns)
+{
+	struct json_object *o = json_object_new_object(), *progs = json_object_new_array();
+	__u64 runs = 0, ns = 0;
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		struct json_object *p;
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		p = json_object_new_object();
+		json_object_object_add(p, "name", json_object_new_string(bpf_program__name(prog)));
+		json_object_object_add(p, "runs", json_object_new_int64((int64_t)info.run_cnt));
+		json_object_object_add(p, "run_time_ns", json_object_new_int64((int64_t)info.run_time_ns));
+		json_object_array_add(progs, p);
+		if (bpf_program__type(prog) != BPF_PROG_TYPE_TRACING ||
+		    bpf_program__expected_attach_type(prog) != BPF_TRACE_ITER) {
+			runs += info.run_cnt;
+			ns += info.run_time_ns;
+		}
+	}
+	json_object_object_add(o, "runs", json_object_new_int64((int64_t)runs));
+	json_object_object_add(o, "run_time_ns", json_object_new_int64((int64_t)ns));
+	json_object_object_add(o, "cpu_share", json_object_new_double(
+		wall_ns ? (double)ns / (double)wall_ns : 0.0));
+	/* The loader's own CPU time while recording (the iterator's reads, the ring buffer,
+	 * the snapshots), and before it (BTF, kallsyms, loading and attaching). */
+	json_object_object_add(o, "loader_cpu_ns", json_object_new_int64((int64_t)(cpu_ns() - cpu_at_start)));
+	json_object_object_add(o, "loader_startup_cpu_ns", json_object_new_int64((int64_t)cpu_at_start));
+	json_object_object_add(o, "programs", progs);
+	return o;
+}
+
 static struct json_object *build_doc(struct mmuprobe_bpf *skel, struct bpf_link *iter,
 				     uint64_t t_end, int workload_status)
 {
@@ -659,6 +736,8 @@ static struct json_object *build_doc(struct mmuprobe_bpf *skel, struct bpf_link 
 		json_object_object_add(dj, drop_names[i], json_object_new_int64((int64_t)v));
 	}
 	json_object_object_add(doc, "drops", dj);
+	if (env.cost)
+		json_object_object_add(doc, "self_cost", self_cost_json(skel, t_end - t_start));
 
 	while (!bpf_map_get_next_key(vfd, prev, &tgid)) {
 		struct json_object *vmo = json_object_new_object(), *lat = json_object_new_object();
@@ -679,8 +758,12 @@ static struct json_object *build_doc(struct mmuprobe_bpf *skel, struct bpf_link 
 		json_object_object_add(vmo, "pid", json_object_new_int((int)tgid));
 		json_object_object_add(vmo, "comm", json_object_new_string(comm));
 #define C(x) json_object_object_add(cnt, #x, json_object_new_int64((int64_t)vm.x))
-		C(recycled); C(recycle_calls); C(zapped); C(page_faults); C(harvested_pages);
+		C(recycled); C(recycle_calls); C(zapped);
 #undef C
+		json_object_object_add(cnt, "harvested_pages", measured(M_HARVEST) ?
+				       json_object_new_int64((int64_t)vm.harvested_pages) : NULL);
+		json_object_object_add(cnt, "page_faults", measured(M_FAULTS) ?
+				       json_object_new_int64((int64_t)vm.page_faults) : NULL);
 		json_object_object_add(vmo, "counters", cnt);
 		for (i = 0; i < LAT_NR; i++)
 			json_object_object_add(lat, lat_names[i], lat_json(&vm.lat[i]));
@@ -760,6 +843,13 @@ static void print_summary(struct json_object *doc, struct mmuprobe_bpf *skel)
 	printf("tiers:\n");
 	for (j = 0; j < M_NR; j++)
 		printf("  %-26s %-11s %s\n", metric_names[j], tiers[j].status, tiers[j].how);
+	if (json_object_object_get_ex(doc, "self_cost", &tj))
+		printf("probe cost: %" PRId64 " runs, %.1f ms of BPF run time (%.2f%% of one CPU over "
+		       "the recording); the loader: %.1f ms of CPU while recording\n",
+		       json_object_get_int64(json_object_object_get(tj, "runs")),
+		       (double)json_object_get_int64(json_object_object_get(tj, "run_time_ns")) / 1e6,
+		       100.0 * json_object_get_double(json_object_object_get(tj, "cpu_share")),
+		       (double)json_object_get_int64(json_object_object_get(tj, "loader_cpu_ns")) / 1e6);
 	json_object_object_get_ex(doc, "vms", &vms);
 	for (i = 0; i < json_object_array_length(vms); i++) {
 		struct json_object *vm = json_object_array_get_idx(vms, i), *o;
@@ -768,12 +858,15 @@ static void print_summary(struct json_object *doc, struct mmuprobe_bpf *skel)
 
 		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.vms), &tgid, &v))
 			continue;
-		printf("\nVM pid %u (%s): recycled %llu in %llu calls, zapped %llu, faults %llu, "
-		       "harvested pages %llu\n", tgid,
-		       json_object_get_string(json_object_object_get(vm, "comm")),
+		printf("\nVM pid %u (%s): recycled %llu in %llu calls, zapped %llu",
+		       tgid, json_object_get_string(json_object_object_get(vm, "comm")),
 		       (unsigned long long)v.recycled, (unsigned long long)v.recycle_calls,
-		       (unsigned long long)v.zapped, (unsigned long long)v.page_faults,
-		       (unsigned long long)v.harvested_pages);
+		       (unsigned long long)v.zapped);
+		if (measured(M_HARVEST))
+			printf(", harvested pages %llu", (unsigned long long)v.harvested_pages);
+		if (measured(M_FAULTS))
+			printf(", faults %llu", (unsigned long long)v.page_faults);
+		printf("\n");
 		if (json_object_object_get_ex(vm, "zap_reasons", &o))
 			printf("  zap reasons: %s\n", json_object_to_json_string(o));
 		if (json_object_object_get_ex(vm, "crosscheck", &o))
@@ -837,6 +930,7 @@ int main(int argc, char **argv)
 	uint64_t next_snap, deadline;
 	int err, workload_status = 0, i;
 	pid_t child = 0;
+	int stats_fd = -1;
 	bool kvm_present;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
@@ -915,9 +1009,9 @@ open_again:
 			{ .full = skel->progs.collapse_exit, .fallback = NULL, .name = "kvm_mmu_zap_collapsible_sptes", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FEXIT },
 			{ .full = skel->progs.page_fault_enter, .fallback = NULL, .name = "kvm_mmu_page_fault", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
 			{ .full = skel->progs.page_fault_exit, .fallback = NULL, .name = "kvm_mmu_page_fault", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FEXIT },
-			{ .full = skel->progs.write_lock_exit, .fallback = NULL, .name = "_raw_write_lock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FEXIT },
+			{ .full = skel->progs.write_lock_enter, .fallback = NULL, .name = "_raw_write_lock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
 			{ .full = skel->progs.write_unlock_enter, .fallback = NULL, .name = "_raw_write_unlock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
-			{ .full = skel->progs.read_lock_exit, .fallback = NULL, .name = "_raw_read_lock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FEXIT },
+			{ .full = skel->progs.read_lock_enter, .fallback = NULL, .name = "_raw_read_lock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
 			{ .full = skel->progs.read_unlock_enter, .fallback = NULL, .name = "_raw_read_unlock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
 			{ .full = skel->progs.dump_kvm, .fallback = NULL, .name = "bpf_iter_task_file", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_ITER },
 		};
@@ -926,13 +1020,19 @@ open_again:
 
 		for (i = 0; i < nc; i++) {
 			bool excluded = (env.no_lock_hold && i >= 10 && i <= 13) ||
+					(env.no_fault_count && i == 1) || (env.no_harvest && i == 5) ||
 					(env.no_fault_latency && (i == 8 || i == 9));
 
 			if (excluded || (forced_degraded && !c[i].fallback)) {
-				c[i].why = !excluded ? "--tier degraded" : i <= 9 ?
-					"off by default (a trampoline pair on every KVM page fault): --add fault_latency" :
-					"left out by --exclude";
+				c[i].why = !excluded ? "--tier degraded" :
+					i == 1 ? "off by default (a program on every vCPU fault): --add page_faults" :
+					i == 5 ? "off by default (a trampoline on every harvested 64-page word, inside "
+						 "the timed ioctl): --add dirty_log_pages" :
+					i <= 9 ? "off by default (a trampoline pair on every KVM page fault): --add fault_latency" :
+					"off by default (a program on every rwlock lock and unlock): --add lock_hold";
 				bpf_program__set_autoload(c[i].full, false);
+				if (c[i].fallback && excluded)
+					bpf_program__set_autoload(c[i].fallback, false);
 				continue;
 			}
 			choose(&bp, &c[i], i < 4 ? tp_ok[i] : true);
@@ -949,12 +1049,13 @@ open_again:
 			set_tier(M_RECYCLED, "degraded", "fexit kvm_mmu_zap_oldest_mmu_pages: %s; "
 				 "zaps with reason recycle count the pages instead", c[4].why);
 		if (env.no_lock_hold)
-			set_tier(M_LOCK_HOLD, "off", "fentry/fexit on the rwlock functions: %s", c[10].why);
+			set_tier(M_LOCK_HOLD, "off", "fentry on the rwlock functions: %s", c[10].why);
 		else if (c[10].use_full && c[11].use_full && c[12].use_full && c[13].use_full)
-			set_tier(M_LOCK_HOLD, "exact", "fexit _raw_{write,read}_lock to fentry _raw_{write,read}_unlock "
-				 "on &kvm->mmu_lock; holders' stacks sampled 1 in %ld", env.holder_sample);
+			set_tier(M_LOCK_HOLD, "exact", "fentry _raw_{write,read}_lock (or lock:contention_end "
+				 "after a wait) to fentry _raw_{write,read}_unlock on &kvm->mmu_lock; holders' "
+				 "stacks sampled 1 in %ld", env.holder_sample);
 		else
-			set_tier(M_LOCK_HOLD, "unavailable", "fentry/fexit on the rwlock functions: %s",
+			set_tier(M_LOCK_HOLD, "unavailable", "fentry on the rwlock functions: %s",
 				 c[10].why ? c[10].why : c[11].why ? c[11].why : c[12].why ? c[12].why : c[13].why);
 		if (c[2].use_full || c[2].use_fallback)
 			set_tier(M_LOCK_WAIT, "exact", "lock:contention_begin/end (%s) filtered to &kvm->mmu_lock",
@@ -962,7 +1063,9 @@ open_again:
 		else
 			set_tier(M_LOCK_WAIT, "unavailable", "lock:contention_*: %s", c[2].why);
 		set_tier(M_DIRTY_LOG, "exact", "syscalls:sys_{enter,exit}_ioctl KVM_GET_DIRTY_LOG/KVM_CLEAR_DIRTY_LOG (whole ioctl)");
-		if (c[5].use_full)
+		if (env.no_harvest)
+			set_tier(M_HARVEST, "off", "fentry kvm_arch_mmu_enable_log_dirty_pt_masked: %s", c[5].why);
+		else if (c[5].use_full)
 			set_tier(M_HARVEST, "exact", "fentry kvm_arch_mmu_enable_log_dirty_pt_masked, popcount of the mask");
 		else
 			set_tier(M_HARVEST, "unavailable", "fentry kvm_arch_mmu_enable_log_dirty_pt_masked: %s", c[5].why);
@@ -971,7 +1074,9 @@ open_again:
 			set_tier(M_COLLAPSE, "exact", "fentry/fexit kvm_mmu_zap_collapsible_sptes");
 		else
 			set_tier(M_COLLAPSE, "unavailable", "fentry/fexit kvm_mmu_zap_collapsible_sptes: %s", c[6].why);
-		if (c[1].use_full || c[1].use_fallback)
+		if (env.no_fault_count)
+			set_tier(M_FAULTS, "off", "kvm:kvm_page_fault: %s", c[1].why);
+		else if (c[1].use_full || c[1].use_fallback)
 			set_tier(M_FAULTS, "exact", "%s kvm:kvm_page_fault", c[1].use_full ? "tp_btf" : "raw_tp");
 		else
 			set_tier(M_FAULTS, "unavailable", "kvm:kvm_page_fault: %s", c[1].why);
@@ -990,6 +1095,16 @@ open_again:
 
 	skel->rodata->stats_from_iter = bpf_program__autoload(skel->progs.dump_kvm);
 	err = mmuprobe_bpf__load(skel);
+	if (!err && env.cost && stats_fd < 0) {
+		/* Held open until we exit: the kernel counts while any such fd is open. */
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0) {
+			fprintf(stderr, "mmuprobe: error: --cost: cannot enable the kernel's BPF run-time "
+				"stats (%s): run as root, or drop --cost\n", strerror(errno));
+			err = -errno;
+			goto cleanup;
+		}
+	}
 	if (!err) {
 		/* Attach all but the iterator (attached below, read on demand). */
 		bpf_program__set_autoattach(skel->progs.dump_kvm, false);
@@ -1024,6 +1139,7 @@ open_again:
 	signal(SIGTERM, on_signal);
 
 	t_start = mono_ns();
+	cpu_at_start = cpu_ns();
 	read_kvm_stats(skel, iter, (struct mmuprobe_kvm_stat[MAX_STATS]){}, MAX_STATS, false);	/* baselines */
 	if (env.interval)
 		snapshot(skel, iter);
@@ -1038,7 +1154,11 @@ open_again:
 	while (!exiting) {
 		uint64_t now;
 
+		/* The BPF side wakes us only when the ring is half full (see ioctl_exit): the
+		 * timeout is the normal way out of the poll, and consume reads what is there. */
 		err = ring_buffer__poll(rb, 100);
+		if (err >= 0)
+			err = ring_buffer__consume(rb);
 		if (err == -EINTR) {
 			err = 0;
 			break;
@@ -1088,6 +1208,8 @@ cleanup:
 	if (bp.module_fd >= 0)
 		close(bp.module_fd);
 	ksyms_free(ksyms);
+	if (stats_fd >= 0)
+		close(stats_fd);
 	if (err)
 		return 1;
 	return workload_status;

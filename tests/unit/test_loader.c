@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for the loader's pure logic: log2 percentiles and zap reasons. */
+/* Unit tests for the loader's pure logic: log2 percentiles, zap reasons, kallsyms. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "hist.h"
+#include "ksyms.h"
 #include "zapreason.h"
 
 static void percentile_of_empty_is_zero(void **state)
@@ -65,6 +69,58 @@ static void reason_innermost_known_caller_wins(void **state)
 	assert_string_equal(zap_reason(recycle, 0), "other");
 }
 
+/* /proc/kallsyms' format: modules after a tab, unsorted, types the stacks do not need. */
+static void kallsyms_parsed_in_place(void **state)
+{
+	static const char text[] =
+		"ffffffff81000000 T _stext\n"
+		"ffffffffc0a01000 t kvm_vm_ioctl\t[kvm]\n"
+		"ffffffff81001000 T do_syscall_64\n"
+		"0000000000000000 A fixed_percpu_data\n"
+		"ffffffff81002000 r __ksymtab_end\n"
+		"ffffffffc0a00000 T kvm_vcpu_ioctl\t[kvm]\n"
+		"garbage line\n"
+		"ffffffffc0b00000 t svm_vcpu_run\t[kvm_amd]";	/* no final newline */
+	char path[] = "/tmp/test_loader.XXXXXX";
+	const struct ksym *k;
+	struct ksyms *ks;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	ks = ksyms_load_file(path);
+	unlink(path);
+	assert_non_null(ks);
+	assert_true(ksyms_usable(ks));
+	assert_int_equal(ksyms_addr(ks, "kvm_vm_ioctl"), 0xffffffffc0a01000ULL);
+	assert_int_equal(ksyms_addr(ks, "kvm_vcpu_ioctl"), 0xffffffffc0a00000ULL);
+	assert_int_equal(ksyms_addr(ks, "fixed_percpu_data"), 0);	/* type A: left out */
+	assert_int_equal(ksyms_addr(ks, "garbage"), 0);
+	k = ksyms_find(ks, 0xffffffff81001234ULL);
+	assert_non_null(k);
+	assert_string_equal(k->name, "do_syscall_64");
+	assert_null(k->module);
+	k = ksyms_find(ks, 0xffffffffc0a01010ULL);
+	assert_non_null(k);
+	assert_string_equal(k->name, "kvm_vm_ioctl");
+	assert_string_equal(k->module, "kvm");
+	k = ksyms_find(ks, 0xffffffffc0b00004ULL);
+	assert_non_null(k);
+	assert_string_equal(k->module, "kvm_amd");
+	k = ksyms_find(ks, 0xffffffff81002010ULL);	/* past a function: the data bounds it */
+	assert_string_equal(k->name, "__ksymtab_end");
+	assert_null(ksyms_find(ks, 0xffffffff80000000ULL));	/* before every symbol */
+	assert_null(ksyms_find(ks, 0xffffffffc0c00001ULL));	/* over a megabyte past the last */
+	ksyms_free(ks);
+	assert_null(ksyms_load_file("/nonexistent/kallsyms"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -72,6 +128,7 @@ int main(void)
 		cmocka_unit_test(percentile_is_bucket_upper_bound),
 		cmocka_unit_test(percentile_single_value),
 		cmocka_unit_test(reason_innermost_known_caller_wins),
+		cmocka_unit_test(kallsyms_parsed_in_place),
 	};
 
 	return cmocka_run_group_tests_name("loader", tests, NULL, NULL);
