@@ -356,8 +356,8 @@ int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	kvm = kvm_of_fd((unsigned int)ctx->args[0], &is_vcpu);
 	if (!kvm)
 		return 0;
-	/* At most every stat_interval_ns: a full read of kvm->stat costs more than a small
-	 * get-dirty-log under TCG, and it would be inside the time the caller measures. */
+	/* At most every stat_interval_ns, not on every VM ioctl: a full read of kvm->stat
+	 * would be inside the time the caller measures (the iterator reads the rest). */
 	saw_kvm(kvm, now, false);
 
 	switch (cmd) {
@@ -445,10 +445,11 @@ int ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 			e->kind = kind;
 			e->slot = in->slot;
 			e->ret = ctx->ret;
-			/* No wakeup per event: a woken loader preempts the thread that is still
-			 * returning from the very ioctl it timed (7x a 70 us get-dirty-log in a
-			 * 2-CPU test host). The loader reads every 100 ms; a ring half full is
-			 * worth a wakeup. */
+			/* No wakeup per event: the woken loader competes for the CPU with the
+			 * thread still returning from the ioctl it timed (dlpt in a 2-CPU test
+			 * host: a 65 us get-dirty-log took 490 us with a wakeup per event, 210 us
+			 * without). The loader reads every 100 ms; a ring half full is worth a
+			 * wakeup. */
 			bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RINGBUF_SIZE / 2 ?
 					   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 		} else {
