@@ -356,6 +356,8 @@ struct choice {
 	const char *name;		/* function or tracepoint */
 	int kind;			/* BTF_KIND_FUNC or BTF_KIND_TYPEDEF */
 	enum bpf_attach_type type;
+	const bool *off;		/* an env flag that leaves it out (--add/--exclude), or NULL */
+	const char *off_why;		/* ... and how to have it */
 	bool use_full, use_fallback;
 	const char *why;		/* why full is not used */
 };
@@ -998,38 +1000,37 @@ open_again:
 		bool kvmtp = tracepoint_exists("kvm", "kvm_page_fault");
 		bool locktp = tracepoint_exists("lock", "contention_begin");
 		bool forced_degraded = !strcmp(env.tier, "degraded");
+		const char *off_faults = "off by default (a program on every vCPU fault): --add page_faults";
+		const char *off_harvest = "off by default (a trampoline on every harvested 64-page word, "
+					  "inside the timed ioctl): --add dirty_log_pages";
+		const char *off_fault_lat = "off by default (a trampoline pair on every KVM page fault): "
+					    "--add fault_latency";
+		const char *off_lock = "off by default (a program on every rwlock lock and unlock): --add lock_hold";
 		struct choice c[] = {
 			{ .full = skel->progs.zap_btf, .fallback = skel->progs.zap_raw, .name = "kvm_mmu_prepare_zap_page", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP },
-			{ .full = skel->progs.fault_btf, .fallback = skel->progs.fault_raw, .name = "kvm_page_fault", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP },
+			{ .full = skel->progs.fault_btf, .fallback = skel->progs.fault_raw, .name = "kvm_page_fault", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP, .off = &env.no_fault_count, .off_why = off_faults },
 			{ .full = skel->progs.contention_begin_btf, .fallback = skel->progs.contention_begin_raw, .name = "contention_begin", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP },
 			{ .full = skel->progs.contention_end_btf, .fallback = skel->progs.contention_end_raw, .name = "contention_end", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP },
 			{ .full = skel->progs.recycle_exit, .fallback = NULL, .name = "kvm_mmu_zap_oldest_mmu_pages", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FEXIT },
-			{ .full = skel->progs.harvest_mask, .fallback = NULL, .name = "kvm_arch_mmu_enable_log_dirty_pt_masked", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
+			{ .full = skel->progs.harvest_mask, .fallback = NULL, .name = "kvm_arch_mmu_enable_log_dirty_pt_masked", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_harvest, .off_why = off_harvest },
 			{ .full = skel->progs.collapse_enter, .fallback = NULL, .name = "kvm_mmu_zap_collapsible_sptes", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
 			{ .full = skel->progs.collapse_exit, .fallback = NULL, .name = "kvm_mmu_zap_collapsible_sptes", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FEXIT },
-			{ .full = skel->progs.page_fault_enter, .fallback = NULL, .name = "kvm_mmu_page_fault", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
-			{ .full = skel->progs.page_fault_exit, .fallback = NULL, .name = "kvm_mmu_page_fault", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FEXIT },
-			{ .full = skel->progs.write_lock_enter, .fallback = NULL, .name = "_raw_write_lock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
-			{ .full = skel->progs.write_unlock_enter, .fallback = NULL, .name = "_raw_write_unlock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
-			{ .full = skel->progs.read_lock_enter, .fallback = NULL, .name = "_raw_read_lock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
-			{ .full = skel->progs.read_unlock_enter, .fallback = NULL, .name = "_raw_read_unlock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
+			{ .full = skel->progs.page_fault_enter, .fallback = NULL, .name = "kvm_mmu_page_fault", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_fault_latency, .off_why = off_fault_lat },
+			{ .full = skel->progs.page_fault_exit, .fallback = NULL, .name = "kvm_mmu_page_fault", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FEXIT, .off = &env.no_fault_latency, .off_why = off_fault_lat },
+			{ .full = skel->progs.write_lock_enter, .fallback = NULL, .name = "_raw_write_lock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_lock_hold, .off_why = off_lock },
+			{ .full = skel->progs.write_unlock_enter, .fallback = NULL, .name = "_raw_write_unlock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_lock_hold, .off_why = off_lock },
+			{ .full = skel->progs.read_lock_enter, .fallback = NULL, .name = "_raw_read_lock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_lock_hold, .off_why = off_lock },
+			{ .full = skel->progs.read_unlock_enter, .fallback = NULL, .name = "_raw_read_unlock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_lock_hold, .off_why = off_lock },
 			{ .full = skel->progs.dump_kvm, .fallback = NULL, .name = "bpf_iter_task_file", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_ITER },
 		};
 		bool tp_ok[] = { kvmmmu, kvmtp, locktp, locktp };
 		int nc = sizeof(c) / sizeof(c[0]);
 
 		for (i = 0; i < nc; i++) {
-			bool excluded = (env.no_lock_hold && i >= 10 && i <= 13) ||
-					(env.no_fault_count && i == 1) || (env.no_harvest && i == 5) ||
-					(env.no_fault_latency && (i == 8 || i == 9));
+			bool excluded = c[i].off && *c[i].off;
 
 			if (excluded || (forced_degraded && !c[i].fallback)) {
-				c[i].why = !excluded ? "--tier degraded" :
-					i == 1 ? "off by default (a program on every vCPU fault): --add page_faults" :
-					i == 5 ? "off by default (a trampoline on every harvested 64-page word, inside "
-						 "the timed ioctl): --add dirty_log_pages" :
-					i <= 9 ? "off by default (a trampoline pair on every KVM page fault): --add fault_latency" :
-					"off by default (a program on every rwlock lock and unlock): --add lock_hold";
+				c[i].why = excluded ? c[i].off_why : "--tier degraded";
 				bpf_program__set_autoload(c[i].full, false);
 				if (c[i].fallback && excluded)
 					bpf_program__set_autoload(c[i].fallback, false);
@@ -1099,9 +1100,9 @@ open_again:
 		/* Held open until we exit: the kernel counts while any such fd is open. */
 		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (stats_fd < 0) {
-			fprintf(stderr, "mmuprobe: error: --cost: cannot enable the kernel's BPF run-time "
-				"stats (%s): run as root, or drop --cost\n", strerror(errno));
 			err = -errno;
+			fprintf(stderr, "mmuprobe: error: --cost: cannot enable the kernel's BPF run-time "
+				"stats (%s): run as root, or drop --cost\n", strerror(-err));
 			goto cleanup;
 		}
 	}
