@@ -107,9 +107,9 @@ struct inflight_key {
 struct inflight {
 	__u64 start;
 	__u64 pages;
-	__u64 lock;
+	__u64 region;	/* memslot ioctls: the new flags, bit 32 set when the slot is deleted */
 	__u32 slot;
-	__u32 kind;	/* enum mmuprobe_event_kind, or a lat for contention */
+	__u32 kind;	/* enum mmuprobe_event_kind | enum mmuprobe_lat << 8 */
 };
 
 struct {
@@ -377,7 +377,7 @@ int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 		sk.slot = region[0];
 		old = bpf_map_lookup_elem(&slot_flags, &sk);
 		in.slot = region[0];
-		in.lock = region[1] | (size ? 0 : 1ull << 32);	/* new flags; deleted? */
+		in.region = region[1] | (size ? 0 : 1ull << 32);
 		if ((region[1] & KVM_MEM_LOG_DIRTY_PAGES) && size &&
 		    !(old && (*old & KVM_MEM_LOG_DIRTY_PAGES))) {
 			what = LAT_LOG_ENABLE;
@@ -425,10 +425,10 @@ int ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 		__sync_fetch_and_add(&dirty_log_inflight, -1);
 	if (what == LAT_LOG_ENABLE || what == LAT_LOG_DISABLE || what == LAT_NR) {
 		struct slot_key sk = { .tgid = tgid, .slot = in->slot };
-		__u32 flags = (__u32)in->lock;
+		__u32 flags = (__u32)in->region;
 
 		if (ctx->ret == 0) {
-			if (in->lock >> 32)
+			if (in->region >> 32)
 				bpf_map_delete_elem(&slot_flags, &sk);
 			else
 				bpf_map_update_elem(&slot_flags, &sk, &flags, BPF_ANY);
