@@ -34,7 +34,7 @@
 #include "mmuprobe.skel.h"
 #include "zapreason.h"
 
-#define SCHEMA "mmuscope.mmuprobe/1"
+#define SCHEMA "mmuscope.mmuprobe/2"
 #define EXIT_SKIP 4	/* KVM or BTF absent: nothing to probe (kselftest's skip code) */
 
 static volatile sig_atomic_t exiting;
@@ -498,6 +498,13 @@ static const char *lat_names[LAT_NR] = {
 	"lock_hold_write_dirty_log",
 };
 
+/* The metric (tier) each latency belongs to: an unmeasured one is null, not a count of 0. */
+static const enum metric lat_metric[LAT_NR] = {
+	M_DIRTY_LOG, M_DIRTY_LOG, M_LOG_TOGGLE, M_LOG_TOGGLE, M_COLLAPSE,
+	M_LOCK_WAIT, M_LOCK_WAIT, M_LOCK_HOLD, M_LOCK_HOLD, M_FAULT_LAT,
+	M_LOCK_HOLD,
+};
+
 static struct json_object *lat_json(const struct mmuprobe_lat_stat *s)
 {
 	struct json_object *o = json_object_new_object(), *h = json_object_new_array();
@@ -768,7 +775,8 @@ static struct json_object *build_doc(struct mmuprobe_bpf *skel, struct bpf_link 
 				       json_object_new_int64((int64_t)vm.page_faults) : NULL);
 		json_object_object_add(vmo, "counters", cnt);
 		for (i = 0; i < LAT_NR; i++)
-			json_object_object_add(lat, lat_names[i], lat_json(&vm.lat[i]));
+			json_object_object_add(lat, lat_names[i], measured(lat_metric[i]) ?
+					       lat_json(&vm.lat[i]) : NULL);
 		json_object_object_add(vmo, "latency", lat);
 		add_zaps(skel, tgid, vmo);
 		add_holders(skel, tgid, vmo);
