@@ -103,6 +103,9 @@ static void usage(FILE *f)
 "      --mem=SIZE         guest memory (default 6G)\n"
 "      --smp=N            vCPUs (default: host CPUs; 1 for tdp modes under TCG)\n"
 "      --accel=A          auto, tcg or kvm (default auto: kvm only if /proc/cpuinfo has vmx/svm)\n"
+"      --print-smp        print the vCPUs a test host of MODE would get here and exit\n"
+"                         (no kernel or command needed; ci/bench boots two side by side\n"
+"                         when they fit in the host's CPUs)\n"
 "  -a, --append=ARGS      extra kernel command line\n"
 "  -v, --verbose          echo the console to stderr\n"
 "\n"
@@ -433,6 +436,23 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 	return pid;
 }
 
+/*
+ * Default vCPUs: the host's CPUs, but one for the NPT modes under TCG. There, with two
+ * vCPUs, the pristine 6.12.117 test host itself oopsed in qemu-system-x86 (recursive
+ * page faults in exc_page_fault until the stack guard page, the GS base lost), killing
+ * the nested guest's QEMU, in 2 of 10 runs of the cancelled-migration loop on a
+ * THP-backed guest, and in 3 of the 6 of a bench run (both kernels; 2026-11-23); with
+ * one vCPU never, over dozens of bench runs. Most likely QEMU 7.2's SVM/NPT emulation
+ * under multi-threaded TCG, not proven. Shadow mode (npt=0) runs SMP clean, the
+ * lockdep+KASAN build included.
+ */
+static int default_smp(const struct opts *o)
+{
+	if (!use_kvm(o) && (!strcmp(o->mode, "tdp") || !strcmp(o->mode, "tdp-legacy")))
+		return 1;
+	return (int)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 static void parse_args(struct opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -449,9 +469,11 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "smp", required_argument, NULL, 'S' },
 		{ "accel", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "print-smp", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	bool print_smp = false;
 	char *end;
 	long v;
 	int c;
@@ -472,6 +494,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case 'M': o->mem = optarg; break;
 		case 'A': o->accel = optarg; break;
 		case 'v': o->verbose = true; break;
+		case 'P': print_smp = true; break;
 		case 't':
 		case 'I':
 		case 'S':
@@ -491,32 +514,25 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		default: usage(stderr); exit(TH_EXIT_USAGE);
 		}
 	}
-	if (!o->kernel)
-		fatal("--kernel is required (e.g. $(make -s kernel-path)): see --help");
-	if (optind >= argc)
-		fatal("no command given: testhost [OPTIONS] -- COMMAND [ARG...]");
 	if (strcmp(o->mode, "shadow") && strcmp(o->mode, "tdp-legacy") &&
 	    strcmp(o->mode, "tdp") && strcmp(o->mode, "none"))
 		fatal("unknown --mode '%s': use shadow, tdp-legacy, tdp or none", o->mode);
 	if (strcmp(o->accel, "auto") && strcmp(o->accel, "tcg") && strcmp(o->accel, "kvm"))
 		fatal("unknown --accel '%s': use auto, tcg or kvm", o->accel);
+	if (!o->smp)
+		o->smp = default_smp(o);
+	if (print_smp) {
+		printf("%d\n", o->smp);
+		exit(0);
+	}
+	if (!o->kernel)
+		fatal("--kernel is required (e.g. $(make -s kernel-path)): see --help");
+	if (optind >= argc)
+		fatal("no command given: testhost [OPTIONS] -- COMMAND [ARG...]");
 	if (access(o->kernel, R_OK))
 		fatal("kernel %s: %s (build it: make kernels)", o->kernel, strerror(errno));
 	o->cmd = argv + optind;
 	o->ncmd = argc - optind;
-	/*
-	 * Default vCPUs: the host's CPUs, but one for the NPT modes under TCG. There, with two
-	 * vCPUs, the pristine 6.12.117 test host itself oopsed in qemu-system-x86 (recursive
-	 * page faults in exc_page_fault until the stack guard page, the GS base lost), killing
-	 * the nested guest's QEMU, in 2 of 10 runs of the cancelled-migration loop on a
-	 * THP-backed guest, and in 3 of the 6 of a bench run (both kernels; 2026-11-23); with
-	 * one vCPU never, over dozens of bench runs. Most likely QEMU 7.2's SVM/NPT emulation
-	 * under multi-threaded TCG, not proven. Shadow mode (npt=0) runs SMP clean, the
-	 * lockdep+KASAN build included.
-	 */
-	if (!o->smp)
-		o->smp = !use_kvm(o) && (!strcmp(o->mode, "tdp") || !strcmp(o->mode, "tdp-legacy")) ?
-			 1 : (int)sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 /* The kbuild output dir of a bzImage: <out>/arch/x86/boot/bzImage. */
