@@ -139,7 +139,10 @@ $(OUTPUT)/guest/fio-json: workloads/guest/fio-json
 	$(Q)mkdir -p $(@D)
 	$(Q)cp $< $@
 
+# The workload guest: its kernel (kernel-patches/config/guest.config, from the pristine base)
+# and its initramfs.
 guest: $(GUEST_PROGS)
+	$(Q)kernel-patches/build-kernel baseline guest
 	$(Q)workloads/guest/build-initramfs $(abspath $(GUEST_PROGS)) >/dev/null
 
 # --- kernels ------------------------------------------------------------------------------

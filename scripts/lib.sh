@@ -69,9 +69,10 @@ profile_has_guests() {
 kernel_src() { echo "$MMUSCOPE_CACHE/kernel/$1/linux"; }
 kernel_out() { echo "$MMUSCOPE_CACHE/kernel/$1/linux/out-$2"; }
 
-# guest_images: set $guest_kernel and $guest_initrd, the workload guest's kernel (the
-# baseline bench bzImage for every kernel under test, so that only the host side, KVM,
-# differs) and its initramfs (workloads/guest/, built by `make guest`), and
+# guest_images: set $guest_kernel and $guest_initrd, the workload guest's kernel (built
+# from the pristine base with kernel-patches/config/guest.config for every kernel under
+# test, so that only the host side, KVM, differs) and its initramfs (workloads/guest/),
+# both built by `make guest`, and
 # $guest_cmdline, the kernel parameters every workload guest boots with (l2run, migrate):
 # - watchdog_thresh=60 (a soft lockup after 120 s, not 20): under a TCG test host the
 #   whole nested guest stops when the machine's host deschedules it, and a 50 s stall
@@ -80,8 +81,8 @@ kernel_out() { echo "$MMUSCOPE_CACHE/kernel/$1/linux/out-$2"; }
 #   user-mode #PF without the user bit in its error code (re-injected by KVM from QEMU's
 #   emulated VMCB), which a guest with SMAP oopses on (README.md, "Nested guests under TCG").
 guest_images() {
-	guest_kernel=$(kernel_out baseline bench)/arch/x86/boot/bzImage
-	[ -f "$guest_kernel" ] || die "no guest kernel $guest_kernel: run 'make kernel VARIANT=baseline'"
+	guest_kernel=$(kernel_out baseline guest)/arch/x86/boot/bzImage
+	[ -f "$guest_kernel" ] || die "no workload guest kernel $guest_kernel: run 'make guest'"
 	# MMUSCOPE_GUEST_INITRD: found once by workloads/run for all its guests (hashing the
 	# guest programs took 1.5 s per guest in a test host).
 	if [ -n "${MMUSCOPE_GUEST_INITRD:-}" ] && [ -f "$MMUSCOPE_GUEST_INITRD" ]; then

@@ -205,7 +205,7 @@ static struct vm *vm_start(const char *name, bool incoming)
 		 strcmp(opt.backing, "hugetlb") ? "memory-backend-ram" : "memory-backend-memfd",
 		 opt.mem_mib, strcmp(opt.backing, "hugetlb") ? "" : ",hugetlb=on,hugetlbsize=2M");
 	snprintf(memsz, sizeof(memsz), "%dM", opt.mem_mib);
-	/* One socket per vCPU: the guest kernel finds its CPUs in the MP table (testhost.c). */
+	/* One socket per vCPU, as workloads/l2run gives its guests. */
 	snprintf(smp, sizeof(smp), "%d,sockets=%d", opt.cpus, opt.cpus);
 	snprintf(con, sizeof(con), "socket,id=con,path=%s/con-%s.sock,server=on,wait=off", dir, name);
 	snprintf(ctl, sizeof(ctl), "socket,id=ctl,path=%s/ctl-%s.sock,server=on,wait=off", dir, name);
