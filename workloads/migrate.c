@@ -304,12 +304,17 @@ static void vm_stop(struct vm *vm)
 	free(vm);
 }
 
+static void __attribute__((noreturn)) qmp_failed(struct vm *vm)
+{
+	die(1, "QEMU %s: %s (its log: %s/qemu-%s.log)", vm->name, vm->qmp.err, dir, vm->name);
+}
+
 static struct json_object *qmp_must(struct vm *vm, const char *cmd, const char *args)
 {
 	struct json_object *r = qmp_execf(&vm->qmp, cmd, args);
 
 	if (!r)
-		die(1, "QEMU %s: %s (its log: %s/qemu-%s.log)", vm->name, vm->qmp.err, dir, vm->name);
+		qmp_failed(vm);
 	return r;
 }
 
@@ -434,37 +439,11 @@ static void pump(int ms)
 /* KVM's stats of the VM and the sum over its vCPUs, as one flat object. */
 static struct json_object *kvm_stats(struct vm *vm)
 {
-	static const char *const targets[] = { "{\"target\": \"vm\"}", "{\"target\": \"vcpu\"}" };
-	struct json_object *sum = json_object_new_object();
+	struct json_object *s = qmp_kvm_stats(&vm->qmp, 1);
 
-	for (int t = 0; t < 2; t++) {
-		struct json_object *r = qmp_must(vm, "query-stats", targets[t]);
-
-		for (size_t i = 0; i < json_object_array_length(r); i++) {
-			struct json_object *e = json_object_array_get_idx(r, i), *prov, *st;
-
-			if (!json_object_object_get_ex(e, "provider", &prov) ||
-			    strcmp(json_object_get_string(prov), "kvm") ||
-			    !json_object_object_get_ex(e, "stats", &st))
-				continue;
-			for (size_t j = 0; j < json_object_array_length(st); j++) {
-				struct json_object *s = json_object_array_get_idx(st, j), *nm, *v, *old;
-
-				if (!json_object_object_get_ex(s, "name", &nm) ||
-				    !json_object_object_get_ex(s, "value", &v) ||
-				    !json_object_is_type(v, json_type_int))
-					continue;
-				int64_t acc = json_object_get_int64(v);
-
-				if (json_object_object_get_ex(sum, json_object_get_string(nm), &old))
-					acc += json_object_get_int64(old);
-				json_object_object_add(sum, json_object_get_string(nm),
-						       json_object_new_int64(acc));
-			}
-		}
-		json_object_put(r);
-	}
-	return sum;
+	if (!s)
+		qmp_failed(vm);
+	return s;
 }
 
 static int64_t stat_of(struct json_object *s, const char *name)

@@ -158,3 +158,47 @@ struct json_object *qmp_execf(struct qmp *q, const char *cmd, const char *args_j
 	json_object_put(args);
 	return r;
 }
+
+/* Add the integer stats of query-stats' answer R (provider "kvm") to SUM. */
+static void add_kvm_stats(struct json_object *sum, struct json_object *r)
+{
+	for (size_t i = 0; i < json_object_array_length(r); i++) {
+		struct json_object *e = json_object_array_get_idx(r, i), *prov, *st;
+
+		if (!json_object_object_get_ex(e, "provider", &prov) ||
+		    strcmp(json_object_get_string(prov), "kvm") ||
+		    !json_object_object_get_ex(e, "stats", &st))
+			continue;
+		for (size_t j = 0; j < json_object_array_length(st); j++) {
+			struct json_object *s = json_object_array_get_idx(st, j), *nm, *v, *old;
+			int64_t acc;
+
+			if (!json_object_object_get_ex(s, "name", &nm) ||
+			    !json_object_object_get_ex(s, "value", &v) ||
+			    !json_object_is_type(v, json_type_int))
+				continue;
+			acc = json_object_get_int64(v);
+			if (json_object_object_get_ex(sum, json_object_get_string(nm), &old))
+				acc += json_object_get_int64(old);
+			json_object_object_add(sum, json_object_get_string(nm), json_object_new_int64(acc));
+		}
+	}
+}
+
+struct json_object *qmp_kvm_stats(struct qmp *q, int vcpus)
+{
+	static const char *const targets[] = { "{\"target\": \"vm\"}", "{\"target\": \"vcpu\"}" };
+	struct json_object *sum = json_object_new_object();
+
+	for (int t = 0; t < (vcpus ? 2 : 1); t++) {
+		struct json_object *r = qmp_execf(q, "query-stats", targets[t]);
+
+		if (!r) {
+			json_object_put(sum);
+			return NULL;
+		}
+		add_kvm_stats(sum, r);
+		json_object_put(r);
+	}
+	return sum;
+}

@@ -29,4 +29,10 @@ struct json_object *qmp_exec(struct qmp *q, const char *cmd, struct json_object 
 /* qmp_exec() with ARGS given as JSON text; NULL text: no arguments. */
 struct json_object *qmp_execf(struct qmp *q, const char *cmd, const char *args_json);
 
+/*
+ * KVM's stats of the VM (query-stats, provider "kvm"), plus the sum over its vCPUs when
+ * VCPUS, as one flat object {name: value} of the integer stats. NULL with q->err set.
+ */
+struct json_object *qmp_kvm_stats(struct qmp *q, int vcpus);
+
 #endif
