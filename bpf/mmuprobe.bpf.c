@@ -660,7 +660,7 @@ int BPF_PROG(harvest_mask, struct kvm *kvm, struct kvm_memory_slot *slot, __u64 
 
 static __always_inline void timed_enter(__u32 what)
 {
-	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = 2 + what };
+	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = what };
 	struct inflight in = { .start = bpf_ktime_get_ns() };
 
 	if (bpf_map_update_elem(&inflights, &key, &in, BPF_ANY))
@@ -669,7 +669,7 @@ static __always_inline void timed_enter(__u32 what)
 
 static __always_inline void timed_exit(__u32 what)
 {
-	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = 2 + what };
+	struct inflight_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .what = what };
 	struct inflight *in = bpf_map_lookup_elem(&inflights, &key);
 
 	if (!in)
