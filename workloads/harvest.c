@@ -12,7 +12,9 @@
  *   before   dirty logging off, huge pages where the backing allows (-w ms)
  *   enable   KVM_MEM_LOG_DIRTY_PAGES set on the memslot (timed)
  *   harvest  -n harvests every -i ms: KVM_GET_DIRTY_LOG, and with -M KVM_CLEAR_DIRTY_LOG
- *   disable  dirty logging off again (timed): the cancel; skipped with -k
+ *   disable  dirty logging off again (timed): the cancel; skipped with -k. Timed twice:
+ *            wall clock, and the CPU time of the thread in the ioctl, which leaves out
+ *            the time the vCPU threads ran when the collapse walk yielded to them
  *   after    the update rate and the vCPU faults right after the cancel: the first -f ms
  *            ("after_first", where a refault storm shows) and the whole -w ms ("after")
  * KVM's own stats (pages_4k/2m/1g; pf_taken, pf_fixed, pf_fast summed over vCPUs, and pf_slow:
@@ -67,12 +69,17 @@ static uint64_t *pass_end[KVM_MAX_VCPUS];	/* ns timestamp at the end of each pas
 static _Atomic uint64_t passes[KVM_MAX_VCPUS];
 static atomic_bool stop_vcpus;
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 static void stats_open(struct stats_fd *s, int fd)
@@ -273,7 +280,7 @@ int main(int argc, char *argv[])
 	struct window before, harvest, after, after_first;
 	struct harvest_rec *recs;
 	unsigned long *bitmaps[1];
-	uint64_t enable_ns, disable_ns = 0, nbits;
+	uint64_t enable_ns, disable_ns = 0, disable_cpu_ns = 0, nbits;
 	uint64_t get_median, get_max, clear_median, clear_max;
 	struct kstats populated, disabled = { 0 };
 	struct kvm_vm *vm;
@@ -359,7 +366,9 @@ int main(int argc, char *argv[])
 	if (cancel) {
 		/* The after windows start with the cancel: its stall is part of what the guest sees. */
 		window_begin(&after, "after");
+		t = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		memstress_disable_dirty_logging(vm, 1);
+		disable_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t;
 		disable_ns = now_ns() - after.t0;
 		disabled = kstats_read();
 		after_first = after;
@@ -384,6 +393,7 @@ int main(int argc, char *argv[])
 	printf("  \"enable_dirty_log_s\": %.6f,\n", enable_ns / 1e9);
 	if (cancel) {
 		printf("  \"disable_dirty_log_s\": %.6f,\n", disable_ns / 1e9);
+		printf("  \"disable_dirty_log_cpu_s\": %.6f,\n", disable_cpu_ns / 1e9);
 		printf("  \"disabled\": {\"pages_4k\": %lu, \"pages_2m\": %lu, \"pages_1g\": %lu, "
 		       "\"pf_taken\": %lu, \"pf_fast\": %lu, \"pf_taken_since\": %lu, \"pf_fast_since\": %lu},\n",
 		       disabled.pages_4k, disabled.pages_2m, disabled.pages_1g,
