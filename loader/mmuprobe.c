@@ -1037,6 +1037,7 @@ open_again:
 		bool kvmmmu = tracepoint_exists("kvmmmu", "kvm_mmu_prepare_zap_page");
 		bool kvmtp = tracepoint_exists("kvm", "kvm_page_fault");
 		bool locktp = tracepoint_exists("lock", "contention_begin");
+		bool ioctltp = tracepoint_exists("syscalls", "sys_enter_ioctl");
 		bool forced_degraded = !strcmp(env.tier, "degraded");
 		const char *off_faults = "off by default (a program on every vCPU fault): --add page_faults";
 		const char *off_harvest = "off by default (a trampoline on every harvested 64-page word, "
@@ -1044,6 +1045,7 @@ open_again:
 		const char *off_fault_lat = "off by default (a trampoline pair on every KVM page fault): "
 					    "--add fault_latency";
 		const char *off_lock = "off by default (a program on every rwlock lock and unlock): --add lock_hold";
+		const char *ioctl_door = NULL;
 		struct choice c[] = {
 			{ .full = skel->progs.zap_btf, .fallback = skel->progs.zap_raw, .name = "kvm_mmu_prepare_zap_page", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP },
 			{ .full = skel->progs.fault_btf, .fallback = skel->progs.fault_raw, .name = "kvm_page_fault", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP, .off = &env.no_fault_count, .off_why = off_faults },
@@ -1060,8 +1062,11 @@ open_again:
 			{ .full = skel->progs.read_lock_enter, .fallback = NULL, .name = "_raw_read_lock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_lock_hold, .off_why = off_lock },
 			{ .full = skel->progs.read_unlock_enter, .fallback = NULL, .name = "_raw_read_unlock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_lock_hold, .off_why = off_lock },
 			{ .full = skel->progs.dump_kvm, .fallback = NULL, .name = "bpf_iter_task_file", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_ITER },
+			{ .full = skel->progs.ioctl_enter_btf, .fallback = skel->progs.ioctl_enter_tp, .name = "sys_enter", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP },
+			{ .full = skel->progs.ioctl_exit_btf, .fallback = skel->progs.ioctl_exit_tp, .name = "sys_exit", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP },
 		};
-		bool tp_ok[] = { kvmmmu, kvmtp, locktp, locktp };
+		/* Whether each fallback's trace event exists (the tp_btf targets are always there). */
+		bool tp_ok[] = { kvmmmu, kvmtp, locktp, locktp, [15] = ioctltp, [16] = ioctltp };
 		int nc = sizeof(c) / sizeof(c[0]);
 
 		for (i = 0; i < nc; i++) {
@@ -1074,7 +1079,16 @@ open_again:
 					bpf_program__set_autoload(c[i].fallback, false);
 				continue;
 			}
-			choose(&bp, &c[i], i < 4 ? tp_ok[i] : true);
+			choose(&bp, &c[i], i < 4 || i >= 15 ? tp_ok[i] : true);
+		}
+		/* Both ioctl ends through the same door: each side's choice is the same question. */
+		if (c[15].use_full != c[16].use_full) {
+			c[15].use_full = c[16].use_full = false;
+			c[15].use_fallback = c[16].use_fallback = ioctltp;
+			bpf_program__set_autoload(c[15].full, false);
+			bpf_program__set_autoload(c[16].full, false);
+			bpf_program__set_autoload(c[15].fallback, ioctltp);
+			bpf_program__set_autoload(c[16].fallback, ioctltp);
 		}
 		/* The tier table: what each metric rests on. */
 		if (c[0].use_full || c[0].use_fallback)
@@ -1101,14 +1115,26 @@ open_again:
 				 c[2].use_full ? "tp_btf" : "raw_tp");
 		else
 			set_tier(M_LOCK_WAIT, "unavailable", "lock:contention_*: %s", c[2].why);
-		set_tier(M_DIRTY_LOG, "exact", "syscalls:sys_{enter,exit}_ioctl KVM_GET_DIRTY_LOG/KVM_CLEAR_DIRTY_LOG (whole ioctl)");
+		if (c[15].use_full)
+			ioctl_door = "tp_btf sys_enter/sys_exit, ioctl(2)";
+		else if (c[15].use_fallback)
+			ioctl_door = "syscalls:sys_{enter,exit}_ioctl";
+		if (ioctl_door)
+			set_tier(M_DIRTY_LOG, "exact", "%s KVM_GET_DIRTY_LOG/KVM_CLEAR_DIRTY_LOG (whole ioctl)", ioctl_door);
+		else
+			set_tier(M_DIRTY_LOG, "unavailable", "tp_btf sys_enter: %s; no syscalls:sys_enter_ioctl "
+				 "(CONFIG_FTRACE_SYSCALLS off)", c[15].why);
 		if (env.no_harvest)
 			set_tier(M_HARVEST, "off", "fentry kvm_arch_mmu_enable_log_dirty_pt_masked: %s", c[5].why);
 		else if (c[5].use_full)
 			set_tier(M_HARVEST, "exact", "fentry kvm_arch_mmu_enable_log_dirty_pt_masked, popcount of the mask");
 		else
 			set_tier(M_HARVEST, "unavailable", "fentry kvm_arch_mmu_enable_log_dirty_pt_masked: %s", c[5].why);
-		set_tier(M_LOG_TOGGLE, "exact", "syscalls ioctl KVM_SET_USER_MEMORY_REGION(2) whose KVM_MEM_LOG_DIRTY_PAGES flips");
+		if (ioctl_door)
+			set_tier(M_LOG_TOGGLE, "exact", "%s KVM_SET_USER_MEMORY_REGION(2) whose "
+				 "KVM_MEM_LOG_DIRTY_PAGES flips", ioctl_door);
+		else
+			set_tier(M_LOG_TOGGLE, "unavailable", "as dirty_log_latency: no way to see ioctl(2)");
 		if (c[6].use_full && c[7].use_full)
 			set_tier(M_COLLAPSE, "exact", "fentry/fexit kvm_mmu_zap_collapsible_sptes");
 		else
@@ -1193,7 +1219,7 @@ open_again:
 	while (!exiting) {
 		uint64_t now;
 
-		/* The BPF side wakes us only when the ring is half full (see ioctl_exit): the
+		/* The BPF side wakes us only when the ring is half full (see ioctl_end): the
 		 * timeout is the normal way out of the poll, and consume reads what is there. */
 		err = ring_buffer__poll(rb, 100);
 		if (err >= 0)
