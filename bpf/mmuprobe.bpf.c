@@ -369,9 +369,10 @@ static __always_inline struct kvm *kvm_of_fd(unsigned int fd, bool *is_vcpu)
  * What the probes add to a dirty-log ioctl as its caller times it (tests/dirtylog_vmm,
  * 500 or 2000 gets and clears per run, medians of runs rotated with runs without probes):
  * TCG shadow test host, 9 runs each: get +66 us (tp_btf) vs +79 us (trace events) on a
- * 56 us ioctl, clear +35 vs +56 us; 6.18 PVM host, 15 and 21 runs: +1.3-1.9 us either
- * way on a 2 us ioctl. A 32-bit task's syscall 16 (lchown16) passes the number test; its
- * arguments are not a KVM fd and ioctl number, so the fd check below drops it.
+ * 56 us ioctl, clear +35 vs +56 us; 6.18 PVM host, two sets of 15 and 21 runs: +1.3-1.9
+ * us vs +1.7-2.4 us on a 2 us ioctl, within the spread between the sets. A 32-bit task's
+ * syscall 16 (lchown16) passes the number test; its arguments are not a KVM fd and ioctl
+ * number, so the fd check below drops it.
  */
 #define NR_IOCTL 16	/* x86-64 */
 
