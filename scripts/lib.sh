@@ -39,6 +39,13 @@ reserve_hugepages() {
 	[ "$got" -ge "$1" ] || warn "only $got of $1 2M huge pages reserved (run as root, or boot with hugepages=$1): $2 will fail"
 }
 
+# local_kvm_ready HOW: this host can run workloads under its own KVM with the probes (root,
+# /dev/kvm), or the error that names HOW to run the command as root.
+local_kvm_ready() {
+	[ "$(id -u)" = 0 ] || die "the probes need root: run '$1'"
+	[ -c /dev/kvm ] || die "no /dev/kvm: load KVM (modprobe kvm_amd or kvm_intel) on this host"
+}
+
 # kv FILE KEY: value of KEY=value in FILE
 kv() {
 	sed -n "s/^$2=//p" "$1" | head -n 1
