@@ -361,10 +361,11 @@ static __always_inline struct kvm *kvm_of_fd(unsigned int fd, bool *is_vcpu)
 /* ---- ioctls: dirty-log harvest and dirty-log enable/disable, both tiers -------------- */
 
 /*
- * Two ways in, one body. The full tier hooks the raw sys_enter/sys_exit tracepoints with
- * tp_btf and keeps ioctl(2) by its number; the fallback, for kernels that refuse tp_btf
- * (or tiers forced degraded), is the syscalls:sys_{enter,exit}_ioctl trace events, which
- * need CONFIG_FTRACE_SYSCALLS and fill a perf buffer per ioctl before our program runs.
+ * Two ways in, one body: the syscalls:sys_{enter,exit}_ioctl trace events (CONFIG_FTRACE_
+ * SYSCALLS; a perf buffer filled per ioctl before our program runs), used wherever they
+ * exist, or tp_btf on the raw sys_enter/sys_exit tracepoints, keeping ioctl(2) by its
+ * number. The loader prefers the trace events: they run with preemption off, while a
+ * tp_btf program's bpf_task_storage_get() can fail its per-CPU trylock (see the loader).
  * Either way every syscall of every task goes through sys_enter/sys_exit while attached.
  * What the probes add to a dirty-log ioctl as its caller times it (tests/dirtylog_vmm,
  * 500 or 2000 gets and clears per run, medians of runs rotated with runs without probes):
