@@ -63,11 +63,28 @@ profile_files() {
 	conf=$base.conf list=$base.list metrics=$base.metrics
 	[ -f "$metrics" ] || metrics=$MMUSCOPE_ROOT/analysis/metrics.conf
 	[ -f "$conf" ] && [ -f "$list" ] || die "no profile '$1': see workloads/profiles/"
+	profile_workloads >/dev/null || exit 1
+}
+
+# profile_workloads: the workloads of $list (profile_files), one a line as
+# NAME<TAB>MODES<TAB>PROBES<TAB>PARSER<TAB>COMMAND, without comments and blank lines. The
+# one reader of a profile's list: read its lines with IFS=$'\t'. A line without all five
+# columns is an error naming it (profile_files checks the whole list first).
+profile_workloads() {
+	local line n=0 name modes probes parser cmd
+	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		read -r name modes probes parser cmd <<<"$line"
+		case $name in ''|'#'*) continue ;; esac
+		[ -n "$cmd" ] || { printf 'mmuscope: error: %s:%d: "%s" is not NAME MODES PROBES PARSER COMMAND...\n' \
+			"$list" $n "$line" >&2; return 1; }
+		printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$modes" "$probes" "$parser" "$cmd"
+	done <"$list"
 }
 
 # profile_has_guests: whether the workloads of $list (profile_files) boot workload guests.
 profile_has_guests() {
-	grep -qE '^[^#]*[[:space:]](l2run|l2migrate|l2kernbench)[[:space:]]' "$list"
+	profile_workloads | cut -f5 | grep -qE '^(l2run|l2migrate|l2kernbench)( |$)'
 }
 
 # Where a kernel variant lives in the cache. The build dir sits inside the source tree
