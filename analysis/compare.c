@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * compare: two result sets, metric by metric, with significance.
+ * compare: two result sets, metric by metric, and the gate.
  *
- *   compare [-m METRICS] [-r REPORT.md] BASE_DIR NEW_DIR
+ *   compare [-a ALPHA] [-m METRICS] [-r REPORT.md] [-t ROWS.tsv] BASE_DIR NEW_DIR
  *
  * A result set is a directory of <mode>/<workload>/<rep>.json (as `make bench` writes
- * under results/<run>/<kernel>/). Metrics, their direction and regression threshold come
- * from analysis/metrics.conf. For every metric and mode: n, mean, median, sd, 95% CI,
- * the ratio new/base, Welch's p-value and a mark (mmtests-style: "+" significantly better,
- * "-" significantly worse, blank not significant at p < 0.05). The gate is stricter: see
- * gate() below.
+ * under results/<run>/<kernel>/). Metrics, their direction, threshold and flags come from
+ * analysis/metrics.conf. For every metric and mode: n, mean, median, sd, 95% CI, the ratio
+ * new/base, Welch's p-value and a mark (mmtests-style: "+" significantly better, "-"
+ * significantly worse, blank not significant at p < 0.05): reported, never gated.
  *
- * Exit: 0 no regression; 1 a significant regression beyond its threshold (named on
- * stderr); 2 bad input (a corrupt file, a workload in one set only, no metric at all):
- * the rest is still compared and reported.
+ * The gate looks only at the metrics flagged "gate" (a few per workload, chosen before
+ * the run): see gate_family() for the rule, ci/README.md for why.
+ *
+ * Exit: 0 no regression; 1 a gated regression (named on stderr); 2 bad input (a corrupt
+ * file, a workload in one set only, no metric at all): the rest is still compared and
+ * reported.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -34,14 +36,16 @@
 #define MAX_METRICS 128
 #define MAX_REPS 1024
 #define MAX_NAMES 256
+#define MAX_ROWS (MAX_METRICS * 64)
 
 struct metric {
 	char name[64];
 	char workloads[64];	/* fnmatch pattern */
-	char path[256];		/* dotted path into a rep's JSON; numbers index arrays */
+	char path[256];		/* dotted path into a rep's JSON, with selectors: see resolve() */
 	bool lower_is_better;
-	bool gates;		/* false: THRESHOLD "-", shown but never fails the run */
-	bool headline;		/* optional 6th field "headline": first table of the report */
+	bool has_threshold;	/* false: THRESHOLD "-" */
+	bool gate;		/* flag "gate": in the gated family of its workloads */
+	bool headline;		/* flag "headline": first table after the gate */
 	double threshold;	/* percent */
 };
 
@@ -62,6 +66,97 @@ static void input_error(const char *fmt, ...)
 	input_errors++;
 }
 
+/* True the first time key is passed: each bad file or document shape is reported once. */
+static bool first_report_of(const char *key)
+{
+	static char *seen[MAX_REPS];
+	static int nseen;
+	int i;
+
+	for (i = 0; i < nseen; i++)
+		if (!strcmp(seen[i], key))
+			return false;
+	if (nseen < MAX_REPS)
+		seen[nseen++] = strdup(key);
+	return true;
+}
+
+/* --- metrics.conf ------------------------------------------------------------------------- */
+
+/* A selector inside [...]: "sum", "sum:KEY=V1|V2" or "KEY=V1|V2". */
+static bool valid_selector(const char *s, size_t len)
+{
+	const char *eq;
+
+	if (len == 3 && !strncmp(s, "sum", 3))
+		return true;
+	if (len > 4 && !strncmp(s, "sum:", 4))
+		s += 4, len -= 4;
+	eq = memchr(s, '=', len);
+	return eq && eq > s && eq < s + len - 1;
+}
+
+/* Every [ closes before the next . and holds a valid selector. */
+static bool valid_path(const char *p)
+{
+	for (p = strchr(p, '['); p; p = strchr(p, '[')) {
+		size_t len = strcspn(p + 1, "].");
+
+		if (p[1 + len] != ']' || !valid_selector(p + 1, len) ||
+		    (p[2 + len] && p[2 + len] != '.'))
+			return false;
+		p += 2 + len;
+	}
+	return true;
+}
+
+/* FLAG ("headline" or "gate", or "" for none) into m; false if unknown. */
+static bool set_flag(struct metric *m, const char *flag)
+{
+	if (!strcmp(flag, "headline"))
+		m->headline = true;
+	else if (!strcmp(flag, "gate"))
+		m->gate = true;
+	else
+		return !*flag;
+	return true;
+}
+
+/* One non-comment line of metrics.conf into m; a one-line error naming the fix. */
+static bool parse_metric(struct metric *m, const char *line, const char *file, int lineno)
+{
+	char better[16], threshold[16], f1[16] = "", f2[16] = "", *end;
+	int nf, used = 0;
+
+	nf = sscanf(line, "%63s %63s %255s %15s %15s %15s %15s %n", m->name, m->workloads, m->path,
+		    better, threshold, f1, f2, &used);
+	if (nf < 5 || (nf == 7 && line[used]) || !set_flag(m, f1) || !set_flag(m, f2) ||
+	    (strcmp(better, "lower") && strcmp(better, "higher")) ||
+	    (strcmp(threshold, "-") && ((m->threshold = strtod(threshold, &end)) < 0 || *end))) {
+		fprintf(stderr, "compare: error: %s:%d: want 'NAME WORKLOADS PATH lower|higher "
+			"THRESHOLD%%|- [headline] [gate]'\n", file, lineno);
+		return false;
+	}
+	m->lower_is_better = !strcmp(better, "lower");
+	m->has_threshold = strcmp(threshold, "-") != 0;
+	if (!valid_path(m->path)) {
+		fprintf(stderr, "compare: error: %s:%d: %s: a selector is [sum], [sum:KEY=VALUE] or "
+			"[KEY=VALUE|VALUE...], followed by '.' or the end\n", file, lineno, m->path);
+		return false;
+	}
+	if (m->gate && !m->has_threshold) {
+		fprintf(stderr, "compare: error: %s:%d: %s is gated: give it a THRESHOLD%% or drop "
+			"the gate flag\n", file, lineno, m->name);
+		return false;
+	}
+	if (m->has_threshold && !m->lower_is_better && m->threshold >= 100) {
+		fprintf(stderr, "compare: error: %s:%d: %s: a higher-is-better metric cannot drop "
+			"by %g%%: give a THRESHOLD below 100\n", file, lineno, m->name, m->threshold);
+		return false;
+	}
+	return true;
+}
+
 static int load_metrics(const char *file)
 {
 	FILE *f = fopen(file, "r");
@@ -73,78 +168,191 @@ static int load_metrics(const char *file)
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		struct metric *m = &metrics[nmetrics];
-		char better[16], threshold[16], flag[16] = "";
-		char *end;
-		int nf;
-
 		lineno++;
 		if (line[strspn(line, " \t")] == '#' || line[strspn(line, " \t\n")] == '\0')
 			continue;
-		if (nmetrics == MAX_METRICS ||
-		    (nf = sscanf(line, "%63s %63s %255s %15s %15s %15s", m->name, m->workloads,
-				 m->path, better, threshold, flag)) < 5 ||
-		    (nf == 6 && strcmp(flag, "headline")) ||
-		    (strcmp(better, "lower") && strcmp(better, "higher")) ||
-		    (strcmp(threshold, "-") &&
-		     ((m->threshold = strtod(threshold, &end)) < 0 || *end))) {
-			fprintf(stderr, "compare: error: %s:%d: want 'NAME WORKLOADS PATH lower|higher "
-				"THRESHOLD%%|- [headline]'\n", file, lineno);
+		if (nmetrics == MAX_METRICS) {
+			fprintf(stderr, "compare: error: %s:%d: more than %d metrics\n", file, lineno,
+				MAX_METRICS);
 			fclose(f);
 			return -1;
 		}
-		m->lower_is_better = !strcmp(better, "lower");
-		m->gates = strcmp(threshold, "-") != 0;
-		m->headline = nf == 6;
+		memset(&metrics[nmetrics], 0, sizeof(metrics[0]));
+		if (!parse_metric(&metrics[nmetrics], line, file, lineno)) {
+			fclose(f);
+			return -1;
+		}
 		nmetrics++;
 	}
 	fclose(f);
 	return 0;
 }
 
-/* Follow a dotted path; NULL if any step is missing. */
-static struct json_object *json_path(struct json_object *o, const char *path)
+/* --- reading a value out of a repetition --------------------------------------------------- */
+
+static int resolve(struct json_object *o, const char *p, const char *file, double *v);
+
+static int number_of(struct json_object *o, double *v)
 {
-	char buf[256], *save = NULL, *tok;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save)) {
-		char *end;
-		long idx = strtol(tok, &end, 10);
-
-		if (*end == '\0' && json_object_is_type(o, json_type_array))
-			o = json_object_array_get_idx(o, (size_t)idx);
-		else if (!json_object_object_get_ex(o, tok, &o))
-			return NULL;
-	}
-	return o;
+	if (!json_object_is_type(o, json_type_int) && !json_object_is_type(o, json_type_double))
+		return 0;
+	*v = json_object_get_double(o);
+	return 1;
 }
 
-/* True the first time path is passed: each bad file is reported once, not per metric. */
-static bool first_report_of(const char *path)
+/*
+ * A statistic of no events is no value: the mean, percentiles and max of a latency whose
+ * count is 0 (mmuprobe writes 0 for them), unlike its count and sum_ns, which are 0.
+ */
+static bool empty_statistic(struct json_object *parent, const char *key)
 {
-	static char *seen[MAX_REPS];
-	static int nseen;
-	int i;
+	struct json_object *count;
 
-	for (i = 0; i < nseen; i++)
-		if (!strcmp(seen[i], path))
+	return json_object_is_type(parent, json_type_object) && strcmp(key, "count") &&
+	       strncmp(key, "sum", 3) && json_object_object_get_ex(parent, "count", &count) &&
+	       json_object_is_type(count, json_type_int) && json_object_get_int64(count) == 0;
+}
+
+/* Does e's member KEY equal one of V1|V2... in "KEY=V1|V2"? *keyed counts elements with KEY. */
+static bool member_matches(struct json_object *e, const char *sel, int *keyed)
+{
+	size_t klen = strcspn(sel, "=");
+	const char *val = sel + klen + 1, *s;
+	struct json_object *m;
+	char key[64];
+
+	snprintf(key, sizeof(key), "%.*s", (int)klen, sel);
+	if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, key, &m) ||
+	    !json_object_is_type(m, json_type_string))
+		return false;
+	(*keyed)++;
+	s = json_object_get_string(m);
+	for (;;) {
+		size_t len = strcspn(val, "|");
+
+		if (len == strlen(s) && !strncmp(val, s, len))
+			return true;
+		if (!val[len])
 			return false;
-	if (nseen < MAX_REPS)
-		seen[nseen++] = strdup(path);
-	return true;
+		val += len + 1;
+	}
 }
 
-/* The values of metric m over the reps in dir. Corrupt files are reported and skipped. */
-static size_t collect(const char *dir, const struct metric *m, double *out)
+/* The document's shape is reported once per workload directory, not per repetition. */
+static void shape_warning(const char *file, const char *what, const char *sel, size_t n)
+{
+	char key[4200];
+	const char *slash = strrchr(file, '/');
+
+	snprintf(key, sizeof(key), "%.*s %s %s", slash ? (int)(slash - file) : 0, file, what, sel);
+	if (!first_report_of(key))
+		return;
+	if (!strcmp(what, "no-key"))
+		fprintf(stderr, "compare: warning: %s: %zu VMs and none has the '%.*s' that [%s] "
+			"selects by: those metrics are n/a (the workload must name each VM's role)\n",
+			file, n, (int)strcspn(sel, "="), sel, sel);
+	else
+		fprintf(stderr, "compare: warning: %s: %zu VMs match [%s]: n/a (select one role, "
+			"or add them up with [sum:%s])\n", file, n, sel, sel);
+}
+
+/*
+ * arr[sel] then the rest of the path: [sum] adds the rest over every element that has it,
+ * [sum:KEY=V] over those whose KEY is V, [KEY=V1|V2] takes the one element whose KEY is V1
+ * or V2. A document whose elements have no KEY at all (from before VM roles) and only one
+ * element: that element is the one meant (the only VM).
+ */
+static int select_in(struct json_object *arr, const char *sel, const char *rest,
+		     const char *file, double *v)
+{
+	bool sum = !strcmp(sel, "sum") || !strncmp(sel, "sum:", 4);
+	const char *match = sum ? (sel[3] == ':' ? sel + 4 : NULL) : sel;
+	struct json_object *one = NULL;
+	int keyed = 0, found = 0, matched = 0;
+	size_t n, i;
+	double total = 0.0, x;
+
+	if (!json_object_is_type(arr, json_type_array))
+		return 0;
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+
+		if (match && !member_matches(e, match, &keyed))
+			continue;
+		matched++;
+		one = e;
+		if (sum && resolve(e, rest, file, &x)) {
+			total += x;
+			found = 1;
+		}
+	}
+	if (match && !keyed && n == 1)
+		return resolve(json_object_array_get_idx(arr, 0), rest, file, v);
+	if (match && !keyed && n > 1)
+		shape_warning(file, "no-key", match, n);
+	if (sum) {
+		*v = total;
+		return found;
+	}
+	if (matched == 1)
+		return resolve(one, rest, file, v);
+	if (matched > 1)
+		shape_warning(file, "ambiguous", match, (size_t)matched);
+	return 0;
+}
+
+/*
+ * The number at path p under o: 1 with *v set, 0 for no value (missing, null, not a
+ * number, a statistic of no events). p is dotted: KEY, an array index, or KEY[SELECTOR]
+ * (select_in()).
+ */
+static int resolve(struct json_object *o, const char *p, const char *file, double *v)
+{
+	size_t klen = strcspn(p, ".[");
+	struct json_object *parent = o;
+	const char *rest = p + klen;
+	char key[128], *end;
+	long idx;
+
+	if (!*p)
+		return number_of(o, v);
+	snprintf(key, sizeof(key), "%.*s", (int)klen, p);
+	idx = strtol(key, &end, 10);
+	if (*end == '\0' && klen && json_object_is_type(o, json_type_array))
+		o = json_object_array_get_idx(o, (size_t)idx);
+	else if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &o))
+		return 0;
+	if (!o)
+		return 0;
+	if (*rest == '[') {	/* well formed: valid_path() checked it */
+		size_t slen = strcspn(rest + 1, "]");
+		const char *after = rest + slen + 2;
+		char sel[128];
+
+		snprintf(sel, sizeof(sel), "%.*s", (int)slen, rest + 1);
+		return select_in(o, sel, after + (*after == '.'), file, v);
+	}
+	if (!*rest)
+		return empty_statistic(parent, key) ? 0 : number_of(o, v);
+	return resolve(o, rest + 1, file, v);
+}
+
+/* The values of metric m over the reps in dir; docs counts the readable repetitions. */
+struct sample {
+	double v[MAX_REPS];
+	size_t n, docs;
+};
+
+static void collect(const char *dir, const struct metric *m, struct sample *s)
 {
 	char *reps[MAX_REPS];
 	int n = resultset_list(dir, false, reps, MAX_REPS), i;
-	size_t k = 0;
 
+	s->n = s->docs = 0;
 	for (i = 0; i < n; i++) {
 		char path[4096];
-		struct json_object *doc, *v;
+		struct json_object *doc;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, reps[i]);
 		doc = json_object_from_file(path);
@@ -153,71 +361,327 @@ static size_t collect(const char *dir, const struct metric *m, double *out)
 				input_error("%s is not valid JSON: rerun that repetition or delete it", path);
 			continue;
 		}
-		v = json_path(doc, m->path);
-		if (v && (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
-			out[k++] = json_object_get_double(v);
+		s->docs++;
+		if (resolve(doc, m->path, path, &s->v[s->n]))
+			s->n++;
 		json_object_put(doc);
 	}
 	resultset_free(reps, n);
-	return k;
 }
+
+/* --- rows and the gate ----------------------------------------------------------------------- */
+
+enum verdict { V_NONE, V_NA, V_OK, V_BETTER, V_POSSIBLE, V_REGRESSION };
+
+static const char *const verdict_word[] = {
+	[V_NONE] = "-", [V_NA] = "n/a", [V_OK] = "ok", [V_BETTER] = "better",
+	[V_POSSIBLE] = "possible", [V_REGRESSION] = "regression",
+};
 
 struct row {
 	char metric[64], mode[64], workload[64];
 	struct summary base, new;
-	double ratio, p, p_holm;
+	double ratio, p;	/* new/base of the means; Welch's two-sided p */
 	char mark;
-	bool regression;
 	const struct metric *m;
+	/* gated rows only */
+	struct change c;
+	double bad;		/* the change in the bad direction, log scale (> 0: worse) */
+	double margin;		/* the threshold on that scale */
+	double p_gate, p_holm;	/* one-sided: "worse beyond the threshold"; Holm in the family */
+	double lo, hi;		/* interval of new/base, one-sided bounds at the family's level */
+	double detectable;	/* the smallest bad change (log) this run flags */
+	int reps;		/* repetitions per kernel for a margin within the threshold */
+	enum verdict verdict;
 };
 
-static void print_row(FILE *f, const struct row *r)
+/* A log change in the bad direction as new/base: 1.3 for +30% of a cost, 0.77 of a rate. */
+static double bad_to_ratio(const struct metric *m, double bad)
 {
-	char holm[32] = "not gated";
+	return exp(m->lower_is_better ? bad : -bad);
+}
 
-	if (r->m->gates)
-		snprintf(holm, sizeof(holm), "%.3g", r->p_holm);
-	fprintf(f, "| %s | %s | %s | %zu/%zu | %.4g ± %.2g | %.4g ± %.2g | %.3f | [%.4g, %.4g] | %.3g | %s | %c%s |\n",
-		r->metric, r->mode, r->workload, r->base.n, r->new.n, r->base.mean, r->base.sd, r->new.mean,
-		r->new.sd, r->ratio, r->new.ci_lo, r->new.ci_hi, r->p, holm, r->mark,
-		r->regression ? " REGRESSION" : "");
+/* new/base as a signed percentage: "+30%", "-4.2%". */
+static const char *pct(char *buf, size_t n, double ratio)
+{
+	double x = (ratio - 1.0) * 100.0;
+
+	if (!isfinite(x))
+		snprintf(buf, n, "n/a");
+	else
+		snprintf(buf, n, fabs(x) < 9.95 ? "%+.1f%%" : "%+.0f%%", x);
+	return buf;
+}
+
+static void row_stats(struct row *r)
+{
+	const struct metric *m = r->m;
+
+	r->verdict = m->gate ? V_NA : V_NONE;
+	if (m->gate)
+		r->margin = m->lower_is_better ? log1p(m->threshold / 100.0) :
+			    -log1p(-m->threshold / 100.0);
+	r->ratio = NAN;
+	r->p = 1.0;
+	r->mark = ' ';
+	if (!r->base.n || !r->new.n)
+		return;
+	if (r->base.mean != 0.0)
+		r->ratio = r->new.mean / r->base.mean;
+	else
+		r->ratio = r->new.mean == 0.0 ? 1.0 : INFINITY;
+	r->p = welch_p(&r->base, &r->new, &(double){ 0 }, &(double){ 0 });
+	if (r->p < 0.05 && r->new.mean != r->base.mean)
+		r->mark = ((r->new.mean < r->base.mean) == m->lower_is_better) ? '+' : '-';
+	if (!m->gate)
+		return;
+	r->c = log_ratio_change(&r->base, &r->new);
+	r->bad = m->lower_is_better ? r->c.log_ratio : -r->c.log_ratio;
+	r->p_gate = r->c.ok ? p_beyond(&r->c, r->bad, r->margin) : 1.0;
+}
+
+/* The verdict of one gated row whose Holm p is known, tested at level a per side. */
+static void decide(struct row *r, double alpha, double a)
+{
+	double t = t_upper(a, r->c.df), half = t * r->c.se;
+
+	r->lo = exp(r->c.log_ratio - half);
+	r->hi = exp(r->c.log_ratio + half);
+	r->detectable = r->margin + half;
+	r->reps = reps_needed(&r->c, a, r->margin, 100000);
+	if (r->p_holm < alpha)
+		r->verdict = V_REGRESSION;
+	else if (r->bad > r->margin * (1 + 1e-9))	/* not a rounding error's worth beyond */
+		r->verdict = V_POSSIBLE;
+	else if (r->m->lower_is_better ? r->hi < 1.0 : r->lo > 1.0)
+		r->verdict = V_BETTER;
+	else
+		r->verdict = V_OK;
 }
 
 /*
- * The gate: a regression is a gated metric that got worse by more than its threshold
- * with a Holm-adjusted p below alpha. Holm over every gated row keeps the chance that two
- * identical kernels fail the run at alpha, however many metrics there are.
+ * The gate, over one family: the gated rows of one mode/workload. For each, x = ln(new/base)
+ * in the bad direction, its standard error and Welch-Satterthwaite df (log_ratio_change),
+ * and the one-sided p of "x exceeds the threshold ln(1 + T%)" (ln 1/(1 - T%) for a rate).
+ * Holm over the family at alpha: a regression. The interval shown is x +- t(alpha/m, df) *
+ * se, the bound a lone regression must clear; "possible" when x is beyond the threshold
+ * but the regression is not shown; detectable = threshold + t(alpha/m, df) * se.
  */
-static int gate(struct row *rows, int nrows, double alpha)
+static void gate_family(struct row *rows, int nrows, double alpha)
 {
-	double p[MAX_METRICS * 64], adj[MAX_METRICS * 64];
-	int idx[MAX_METRICS * 64], n = 0, i, regressions = 0;
+	double p[MAX_METRICS], adj[MAX_METRICS];
+	int idx[MAX_METRICS], m = 0, i;
 
 	for (i = 0; i < nrows; i++) {
 		rows[i].p_holm = 1.0;
-		if (rows[i].m->gates) {
-			idx[n] = i;
-			p[n++] = rows[i].p;
+		if (rows[i].m->gate && rows[i].c.ok && m < MAX_METRICS) {
+			idx[m] = i;
+			p[m++] = rows[i].p_gate;
 		}
 	}
-	holm_adjust(p, (size_t)n, adj);
-	for (i = 0; i < n; i++) {
-		struct row *r = &rows[idx[i]];
+	holm_adjust(p, (size_t)m, adj);
+	for (i = 0; i < m; i++) {
+		rows[idx[i]].p_holm = adj[i];
+		decide(&rows[idx[i]], alpha, alpha / m);
+	}
+}
 
-		r->p_holm = adj[i];
-		r->regression = r->mark == '-' && r->p_holm < alpha &&
-				fabs(r->ratio - 1.0) * 100.0 > r->m->threshold;
-		if (!r->regression)
+/* The stderr lines of a gated row: what ci/bench's log and a reader of it need. */
+static void gate_lines(const struct row *r, double alpha)
+{
+	const struct metric *m = r->m;
+	char a[32], b[32], c[32];
+
+	if (r->verdict == V_REGRESSION)
+		fprintf(stderr, "compare: regression: %s in %s/%s: %.4g -> %.4g (x%.3f, bound x%.3f "
+			"beyond the threshold %s, Holm p=%.3g < %.3g)\n", r->metric, r->mode,
+			r->workload, r->base.mean, r->new.mean, r->ratio,
+			m->lower_is_better ? r->lo : r->hi, pct(a, sizeof(a), bad_to_ratio(m, r->margin)),
+			r->p_holm, alpha);
+	else if (r->verdict == V_POSSIBLE)
+		fprintf(stderr, "compare: possible regression: %s in %s/%s: %.4g -> %.4g (x%.3f, "
+			"threshold %s inside [x%.3f, x%.3f]; detectable %s)\n", r->metric, r->mode,
+			r->workload, r->base.mean, r->new.mean, r->ratio,
+			pct(a, sizeof(a), bad_to_ratio(m, r->margin)), r->lo, r->hi,
+			pct(b, sizeof(b), bad_to_ratio(m, r->detectable)));
+	else if (r->verdict == V_NA)
+		fprintf(stderr, "compare: warning: %s in %s/%s is gated but not checked: n = %zu/%zu "
+			"(needs 2 repetitions with a value on each side, and means > 0)\n", r->metric,
+			r->mode, r->workload, r->base.n, r->new.n);
+	/* The noise margin alone is larger than the threshold: even twice the threshold may
+	 * pass. ci/bench greps this line (format in ci/README.md). */
+	if (r->verdict >= V_OK && r->detectable > 2.0 * r->margin)
+		fprintf(stderr, "compare: warning: underpowered: %s in %s/%s: detectable %s at "
+			"n=%zu/%zu (sd %.1f%%/%.1f%%), threshold %s: reps=%d\n", r->metric, r->mode,
+			r->workload, pct(b, sizeof(b), bad_to_ratio(m, r->detectable)), r->base.n,
+			r->new.n, 100.0 * r->c.cv_base, 100.0 * r->c.cv_new,
+			pct(c, sizeof(c), bad_to_ratio(m, r->margin)), r->reps);
+}
+
+/* Families are runs of rows of one mode/workload (rows are built in that order). */
+static int gate(struct row *rows, int nrows, double alpha)
+{
+	int i, j, regressions = 0;
+
+	for (i = 0; i < nrows; i = j) {
+		for (j = i + 1; j < nrows && !strcmp(rows[j].mode, rows[i].mode) &&
+		     !strcmp(rows[j].workload, rows[i].workload); j++)
+			;
+		gate_family(rows + i, j - i, alpha);
+	}
+	for (i = 0; i < nrows; i++) {
+		if (!rows[i].m->gate)
 			continue;
-		fprintf(stderr, "compare: regression: %s in %s/%s: %.4g -> %.4g (x%.3f, p=%.3g, "
-			"Holm p=%.3g < %.3g, threshold %.0f%%)\n", r->metric, r->mode, r->workload,
-			r->base.mean, r->new.mean, r->ratio, r->p, r->p_holm, alpha, r->m->threshold);
-		regressions++;
+		gate_lines(&rows[i], alpha);
+		regressions += rows[i].verdict == V_REGRESSION;
 	}
 	return regressions;
 }
 
-/* metric mode workload base_mean new_mean ratio new_ci_lo new_ci_hi mark, atomically. */
+/* --- the report ------------------------------------------------------------------------------- */
+
+static void print_side(FILE *f, const struct summary *s)
+{
+	if (s->n)
+		fprintf(f, " %.4g ± %.2g |", s->mean, s->sd);
+	else
+		fprintf(f, " n/a |");
+}
+
+static void print_row(FILE *f, const struct row *r)
+{
+	char gate[32] = "not gated";
+
+	if (r->m->gate)
+		snprintf(gate, sizeof(gate), r->c.ok ? "%.3g" : "n/a", r->p_holm);
+	fprintf(f, "| %s | %s | %s | %zu/%zu |", r->metric, r->mode, r->workload, r->base.n, r->new.n);
+	print_side(f, &r->base);
+	print_side(f, &r->new);
+	if (!r->base.n || !r->new.n) {
+		fprintf(f, " n/a | n/a | n/a | %s | n/a |\n", gate);
+		return;
+	}
+	fprintf(f, " %.3f | [%.4g, %.4g] | %.3g | %s | %c%s |\n", r->ratio, r->new.ci_lo,
+		r->new.ci_hi, r->p, gate, r->mark, r->verdict == V_REGRESSION ? " REGRESSION" :
+		r->verdict == V_POSSIBLE ? " possible regression" : "");
+}
+
+static void print_gate_row(FILE *f, const struct row *r)
+{
+	const struct metric *m = r->m;
+	static const char *const shown[] = {
+		[V_NA] = "n/a", [V_OK] = "ok", [V_BETTER] = "better",
+		[V_POSSIBLE] = "possible regression", [V_REGRESSION] = "REGRESSION",
+	};
+	char t[32], d[32];
+
+	fprintf(f, "| %s | %s | %s | %zu/%zu |", shown[r->verdict], r->metric, r->workload,
+		r->base.n, r->new.n);
+	if (r->verdict == V_NA)
+		fprintf(f, " n/a | n/a | %s | n/a |\n", pct(t, sizeof(t), bad_to_ratio(m, r->margin)));
+	else
+		fprintf(f, " %.3f | [%.3f, %.3f] | %s | %s |\n", r->ratio, r->lo, r->hi,
+			pct(t, sizeof(t), bad_to_ratio(m, r->margin)),
+			pct(d, sizeof(d), bad_to_ratio(m, r->detectable)));
+}
+
+/* "## Gate: ..." and a line naming what needs a look. */
+static void print_verdict(FILE *f, const struct row *rows, int nrows)
+{
+	int count[V_REGRESSION + 1] = { 0 }, gated = 0, i, v;
+
+	for (i = 0; i < nrows; i++)
+		if (rows[i].m->gate) {
+			count[rows[i].verdict]++;
+			gated++;
+		}
+	if (!gated) {
+		fprintf(f, "## Gate: nothing gated (no metric flagged `gate` was measured)\n\n");
+		return;
+	}
+	fprintf(f, "## Gate: %s\n\n", count[V_REGRESSION] ? "REGRESSION" : count[V_POSSIBLE] ?
+		"no regression, possible regressions to look at" : count[V_NA] == gated ?
+		"nothing checked (every gated metric n/a: fewer than 2 values a side?)" :
+		"no regression");
+	fprintf(f, "Gated metrics: %d (regression %d, possible %d, ok %d, better %d, n/a %d).",
+		gated, count[V_REGRESSION], count[V_POSSIBLE], count[V_OK], count[V_BETTER], count[V_NA]);
+	for (v = V_REGRESSION; v >= V_POSSIBLE; v--)
+		for (i = 0; i < nrows; i++)
+			if (rows[i].m->gate && (int)rows[i].verdict == v)
+				fprintf(f, " %s: %s in %s/%s (x%.3f).", v == V_REGRESSION ? "Regression" :
+					"Possible", rows[i].metric, rows[i].mode, rows[i].workload,
+					rows[i].ratio);
+	fputs("\n\n", f);
+}
+
+static void print_gate(FILE *f, const struct row *rows, int nrows, double alpha)
+{
+	int i, j;
+
+	print_verdict(f, rows, nrows);
+	for (i = 0; i < nrows; i = j) {
+		bool any = false;
+
+		for (j = i; j < nrows && !strcmp(rows[j].mode, rows[i].mode); j++)
+			any |= rows[j].m->gate;
+		if (!any)
+			continue;
+		fprintf(f, "### %s MMU\n\n| verdict | metric | workload | n base/new | new/base | "
+			"interval | threshold | detectable |\n|---|---|---|---|---|---|---|---|\n",
+			rows[i].mode);
+		for (int k = i; k < j; k++)
+			if (rows[k].m->gate)
+				print_gate_row(f, &rows[k]);
+		fputc('\n', f);
+	}
+	fprintf(f, "Rule: a gated metric regressed when its interval of new/base lies beyond its "
+		"threshold in the bad direction (Holm over the workload's gated metrics at one-sided "
+		"level %.3g); possible: the ratio is beyond the threshold but the interval reaches back "
+		"inside it. Interval: the log ratio of the means +- t(%.3g/m, Welch df) x its standard "
+		"error, m the workload's gated metrics. Detectable: the smallest change this run "
+		"would have flagged at its n and sd; a smaller one passes unseen.\n\n", alpha, alpha);
+}
+
+static void print_report(FILE *f, const char *base, const char *new, const struct row *rows,
+			 int nrows, double alpha, const char *metrics_file, int regressions)
+{
+	double ratios[MAX_ROWS];
+	int nratios = 0, i;
+
+	fprintf(f, "Base: %s  \nNew: %s\n\n", base, new);
+	print_gate(f, rows, nrows, alpha);
+	for (int pass = 0; pass < 2; pass++) {
+		fprintf(f, "%s", pass ? "\n## All metrics\n\n" : "## Headline\n\n");
+		fprintf(f, "| metric | mode | workload | n base/new | base mean ± sd | new mean ± sd | "
+			"new/base | new 95%% CI | p (Welch) | p (gate, Holm) | sig |\n");
+		fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
+		for (i = 0; i < nrows; i++)
+			if (pass || rows[i].m->headline)
+				print_row(f, &rows[i]);
+	}
+	for (i = 0; i < nrows; i++)
+		if (isfinite(rows[i].ratio) && rows[i].ratio > 0)
+			ratios[nratios++] = rows[i].m->lower_is_better ? rows[i].ratio : 1.0 / rows[i].ratio;
+	fprintf(f, "\nGeometric mean of cost ratios (new/base, inverted for higher-is-better; "
+		"< 1 is better): %.3f over %d metrics\n", geomean(ratios, (size_t)nratios), nratios);
+	fprintf(f, "Significance: + better, - worse at p < 0.05 (Welch's t-test), shown for every "
+		"metric; only the gated ones (flag `gate` in %s) can fail the run: regressions: %d. "
+		"n/a: no value (a latency with no events has none).\n", metrics_file, regressions);
+}
+
+/* sd as a percentage of the mean; nan without values or a mean of 0. */
+static double cv_pct(const struct summary *s)
+{
+	return s->n && s->mean != 0.0 ? 100.0 * s->sd / fabs(s->mean) : NAN;
+}
+
+/*
+ * One row per metric, atomically: metric mode workload base_mean new_mean ratio new_ci_lo
+ * new_ci_hi mark, then for analysis/plot's gate plot: gate (1/0) lo hi threshold (the
+ * new/base ratio where the bad side starts) verdict detectable (as new/base), and n_base
+ * n_new sd_base_pct sd_new_pct (sd as % of the mean: the noise the gate saw); nan where
+ * there is no value.
+ */
 static int write_tsv(const char *file, const struct row *rows, int nrows)
 {
 	char tmp[4096];
@@ -228,12 +692,23 @@ static int write_tsv(const char *file, const struct row *rows, int nrows)
 	f = fopen(tmp, "w");
 	if (!f)
 		goto fail;
-	fprintf(f, "# metric\tmode\tworkload\tbase_mean\tnew_mean\tratio\tnew_ci_lo\tnew_ci_hi\tmark\n");
-	for (i = 0; i < nrows; i++)
-		fprintf(f, "%s\t%s\t%s\t%.9g\t%.9g\t%.6g\t%.9g\t%.9g\t%c\n", rows[i].metric,
-			rows[i].mode, rows[i].workload, rows[i].base.mean, rows[i].new.mean,
-			rows[i].ratio, rows[i].new.ci_lo, rows[i].new.ci_hi,
-			rows[i].mark == ' ' ? '=' : rows[i].mark);
+	fprintf(f, "# metric\tmode\tworkload\tbase_mean\tnew_mean\tratio\tnew_ci_lo\tnew_ci_hi\tmark"
+		"\tgate\tlo\thi\tthreshold\tverdict\tdetectable\tn_base\tn_new\tsd_base_pct"
+		"\tsd_new_pct\n");
+	for (i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		bool g = r->m->gate && r->verdict != V_NA;
+
+		fprintf(f, "%s\t%s\t%s\t%.9g\t%.9g\t%.6g\t%.9g\t%.9g\t%c\t%d\t%.6g\t%.6g\t%.6g\t%s\t%.6g"
+			"\t%zu\t%zu\t%.3g\t%.3g\n",
+			r->metric, r->mode, r->workload, r->base.n ? r->base.mean : NAN,
+			r->new.n ? r->new.mean : NAN, r->ratio, r->new.n ? r->new.ci_lo : NAN,
+			r->new.n ? r->new.ci_hi : NAN, r->mark == ' ' ? '=' : r->mark, r->m->gate,
+			g ? r->lo : NAN, g ? r->hi : NAN,
+			r->m->gate ? bad_to_ratio(r->m, r->margin) : NAN, verdict_word[r->verdict],
+			g ? bad_to_ratio(r->m, r->detectable) : NAN, r->base.n, r->new.n,
+			cv_pct(&r->base), cv_pct(&r->new));
+	}
 	if (fclose(f) || rename(tmp, file))
 		goto fail;
 	return 0;
@@ -242,34 +717,129 @@ fail:
 	return -1;
 }
 
+/* --- walking the two result sets --------------------------------------------------------------- */
+
+static struct row rows[MAX_ROWS];
+static int nrows;
+
+/* The rows of one workload present in both sets: every metric that applies and has a value. */
+static void compare_workload(const char *mode, const char *wl, const char *bdir, const char *ndir)
+{
+	static struct sample bs, ns;
+	char bw[8192], nw[8192];
+	int k;
+
+	snprintf(bw, sizeof(bw), "%s/%s", bdir, wl);
+	snprintf(nw, sizeof(nw), "%s/%s", ndir, wl);
+	for (k = 0; k < nmetrics && nrows < MAX_ROWS; k++) {
+		const struct metric *m = &metrics[k];
+		struct row *r;
+
+		if (fnmatch(m->workloads, wl, 0))
+			continue;
+		collect(bw, m, &bs);
+		collect(nw, m, &ns);
+		if (!bs.n && !ns.n)
+			continue;	/* not measured here (a probe off, a field this workload lacks) */
+		if (bs.docs != ns.docs)
+			fprintf(stderr, "compare: warning: %s %s/%s: %zu repetitions in base, %zu in "
+				"new (a missing repetition?)\n", m->name, mode, wl, bs.docs, ns.docs);
+		r = &rows[nrows++];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->metric, sizeof(r->metric), "%.63s", m->name);
+		snprintf(r->mode, sizeof(r->mode), "%.63s", mode);
+		snprintf(r->workload, sizeof(r->workload), "%.63s", wl);
+		r->m = m;
+		r->base = summarize(bs.v, bs.n);
+		r->new = summarize(ns.v, ns.n);
+		row_stats(r);
+	}
+}
+
+static bool listed(char **names, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+static void compare_mode(const char *base, const char *new, const char *mode)
+{
+	char bdir[4096], ndir[4096], *wls[MAX_NAMES], *nwls[MAX_NAMES];
+	int nwl, nnwl, j;
+
+	snprintf(bdir, sizeof(bdir), "%s/%s", base, mode);
+	snprintf(ndir, sizeof(ndir), "%s/%s", new, mode);
+	nwl = resultset_list(bdir, true, wls, MAX_NAMES);
+	nnwl = resultset_list(ndir, true, nwls, MAX_NAMES);
+	if (nnwl < 0) {
+		input_error("mode %s is in %s but not in %s: the runs differ", mode, base, new);
+		nnwl = 0;
+	}
+	/* Workloads in one set only: reported, not compared. */
+	for (j = 0; j < nnwl; j++)
+		if (!listed(wls, nwl, nwls[j]))
+			input_error("workload %s/%s is only in %s", mode, nwls[j], new);
+	for (j = 0; j < nwl; j++) {
+		if (!listed(nwls, nnwl, wls[j]))
+			input_error("workload %s/%s is only in %s", mode, wls[j], base);
+		else
+			compare_workload(mode, wls[j], bdir, ndir);
+	}
+	resultset_free(wls, nwl);
+	resultset_free(nwls, nnwl);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: compare [-a ALPHA] [-m METRICS] [-r REPORT.md] [-t ROWS.tsv] BASE_DIR NEW_DIR\n"
-		"  -a  family-wise level of the gate (Holm over the gated metrics, default 0.01)\n"
+		"  -a  one-sided level of the gate in each workload's gated family (Holm), default 0.05\n"
 		"  BASE_DIR, NEW_DIR: results/<run>/<kernel> (holding <mode>/<workload>/<rep>.json)\n"
 		"  -m  metric definitions (default analysis/metrics.conf)\n"
 		"  -r  also write the comparison as Markdown here (atomically)\n"
 		"  -t  also write one row per metric as TSV here, for analysis/plot (atomically)\n"
-		"exit: 0 no regression, 1 significant regression beyond threshold, 2 bad input\n");
+		"exit: 0 no regression, 1 a gated regression, 2 bad input\n");
+}
+
+/* The report on stdout and, with -r, atomically into report. */
+static int write_report(const char *report, const char *base, const char *new, double alpha,
+			const char *metrics_file, int regressions)
+{
+	char tmp[4096];
+	FILE *rf;
+
+	print_report(stdout, base, new, rows, nrows, alpha, metrics_file, regressions);
+	if (!report)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", report);
+	rf = fopen(tmp, "w");
+	if (!rf) {
+		fprintf(stderr, "compare: error: cannot write %s: %s\n", tmp, strerror(errno));
+		return -1;
+	}
+	print_report(rf, base, new, rows, nrows, alpha, metrics_file, regressions);
+	if (fclose(rf) || rename(tmp, report)) {
+		fprintf(stderr, "compare: error: cannot write %s: %s\n", report, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *metrics_file = "analysis/metrics.conf", *report = NULL, *tsv = NULL, *base, *new;
-	static struct row rows[MAX_METRICS * 64];
-	char *modes[MAX_NAMES];
-	double ratios[MAX_METRICS * 64];
-	int nrows = 0, nratios = 0, nmodes, regressions = 0, opt, i, j, k;
-	FILE *out = stdout, *rf = NULL;
-	double alpha = 0.01;
-	char tmp[4096], *end;
+	int nmodes, regressions, opt, i;
+	double alpha = 0.05;
+	char *modes[MAX_NAMES], *end;
 
 	while ((opt = getopt(argc, argv, "a:m:r:t:h")) != -1) {
 		switch (opt) {
 		case 'a':
 			alpha = strtod(optarg, &end);
-			if (*end || alpha <= 0 || alpha >= 1) {
-				fprintf(stderr, "compare: error: -a takes a level in (0, 1), not '%s'\n", optarg);
+			if (*end || alpha <= 0 || alpha >= 0.5) {
+				fprintf(stderr, "compare: error: -a takes a one-sided level in (0, 0.5), "
+					"not '%s'\n", optarg);
 				return 2;
 			}
 			break;
@@ -295,116 +865,14 @@ int main(int argc, char **argv)
 			"results/<run>/<kernel> directory?\n", base);
 		return 2;
 	}
-	for (i = 0; i < nmodes; i++) {
-		char bdir[4096], ndir[4096], *wls[MAX_NAMES], *nwls[MAX_NAMES];
-		int nwl, nnwl;
-
-		snprintf(bdir, sizeof(bdir), "%s/%s", base, modes[i]);
-		snprintf(ndir, sizeof(ndir), "%s/%s", new, modes[i]);
-		nwl = resultset_list(bdir, true, wls, MAX_NAMES);
-		nnwl = resultset_list(ndir, true, nwls, MAX_NAMES);
-		if (nnwl < 0) {
-			input_error("mode %s is in %s but not in %s: the runs differ", modes[i], base, new);
-			nnwl = 0;
-		}
-		/* Workloads in one set only: reported, not compared. */
-		for (k = 0; k < nnwl; k++) {
-			bool found = false;
-
-			for (j = 0; j < nwl; j++)
-				found |= !strcmp(wls[j], nwls[k]);
-			if (!found)
-				input_error("workload %s/%s is only in %s", modes[i], nwls[k], new);
-		}
-		for (j = 0; j < nwl; j++) {
-			bool in_new = false;
-
-			for (k = 0; k < nnwl; k++)
-				in_new |= !strcmp(wls[j], nwls[k]);
-			if (!in_new) {
-				input_error("workload %s/%s is only in %s", modes[i], wls[j], base);
-				continue;
-			}
-			for (k = 0; k < nmetrics; k++) {
-				const struct metric *m = &metrics[k];
-				double bv[MAX_REPS], nv[MAX_REPS], t, df;
-				char bw[8192], nw[8192];
-				struct row *r;
-				size_t nb, nn;
-
-				if (fnmatch(m->workloads, wls[j], 0))
-					continue;
-				snprintf(bw, sizeof(bw), "%s/%s", bdir, wls[j]);
-				snprintf(nw, sizeof(nw), "%s/%s", ndir, wls[j]);
-				nb = collect(bw, m, bv);
-				nn = collect(nw, m, nv);
-				if (!nb || !nn)
-					continue;	/* metric absent (e.g. a degraded probe tier) */
-				if (nb != nn)
-					fprintf(stderr, "compare: warning: %s %s/%s: %zu repetitions in base, "
-						"%zu in new (a missing repetition?)\n", m->name, modes[i],
-						wls[j], nb, nn);
-				r = &rows[nrows++];
-				snprintf(r->metric, sizeof(r->metric), "%s", m->name);
-				snprintf(r->mode, sizeof(r->mode), "%s", modes[i]);
-				snprintf(r->workload, sizeof(r->workload), "%s", wls[j]);
-				r->m = m;
-				r->base = summarize(bv, nb);
-				r->new = summarize(nv, nn);
-				if (r->base.mean != 0.0)
-					r->ratio = r->new.mean / r->base.mean;
-				else
-					r->ratio = r->new.mean == 0.0 ? 1.0 : INFINITY;
-				r->p = welch_p(&r->base, &r->new, &t, &df);
-				r->mark = ' ';
-				if (r->p < 0.05 && r->new.mean != r->base.mean) {
-					bool better = (r->new.mean < r->base.mean) == m->lower_is_better;
-
-					r->mark = better ? '+' : '-';
-				}
-				if (isfinite(r->ratio) && r->ratio > 0)
-					ratios[nratios++] = m->lower_is_better ? r->ratio : 1.0 / r->ratio;
-			}
-		}
-		resultset_free(wls, nwl);
-		resultset_free(nwls, nnwl);
-	}
+	for (i = 0; i < nmodes; i++)
+		compare_mode(base, new, modes[i]);
 	resultset_free(modes, nmodes);
 	if (!nrows)
 		input_error("no metric of %s found in both result sets", metrics_file);
 	regressions = gate(rows, nrows, alpha);
-
-	if (report) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp", report);
-		rf = fopen(tmp, "w");
-		if (!rf) {
-			fprintf(stderr, "compare: error: cannot write %s: %s\n", tmp, strerror(errno));
-			return 2;
-		}
-	}
-	for (FILE *f = out; f; f = (f == out ? rf : NULL)) {
-		fprintf(f, "Base: %s  \nNew: %s\n\n", base, new);
-		for (int pass = 0; pass < 2; pass++) {
-			fprintf(f, "%s", pass ? "\n## All metrics\n\n" : "## Headline\n\n");
-			fprintf(f, "| metric | mode | workload | n base/new | base mean ± sd | "
-				"new mean ± sd | new/base | new 95%% CI | p (Welch) | p (Holm) | sig |\n");
-			fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
-			for (i = 0; i < nrows; i++)
-				if (pass || rows[i].m->headline)
-					print_row(f, &rows[i]);
-		}
-		fprintf(f, "\nGeometric mean of cost ratios (new/base, inverted for higher-is-better; "
-			"< 1 is better): %.3f over %d metrics\n", geomean(ratios, (size_t)nratios), nratios);
-		fprintf(f, "Significance: + better, - worse at p < 0.05 (Welch's t-test); "
-			"gate: worse beyond the metric's threshold with Holm-adjusted p < %.3g; "
-			"regressions: %d. Metrics with threshold \"-\" in %s are shown, never gated.\n",
-			alpha, regressions, metrics_file);
-	}
-	if (rf && (fclose(rf) || rename(tmp, report))) {
-		fprintf(stderr, "compare: error: cannot write %s: %s\n", report, strerror(errno));
-		return 2;
-	}
-	if (tsv && write_tsv(tsv, rows, nrows))
+	if (write_report(report, base, new, alpha, metrics_file, regressions) ||
+	    (tsv && write_tsv(tsv, rows, nrows)))
 		return 2;
 	if (regressions)
 		return 1;

@@ -7,18 +7,22 @@
  * BASE_DIR and NEW_DIR are results/<run>/<kernel> directories (<mode>/<workload>/<rep>.json).
  * For every mode/workload in both, from what its repetitions hold:
  *   getlog-<mode>-<workload>   get-dirty-log latency, log2 histogram summed over the reps
- *                              (the probe's latency.get_dirty_log.log2_hist)
+ *                              and VMs (the probe's latency.get_dirty_log.log2_hist)
  *   series-<mode>-<workload>   shadow pages in use and mmu_recycled over time, repetition 1
- *                              (the probe's --interval series: the saw-tooth of seed 000)
+ *                              (the probe's --interval series: the saw-tooth of seed 000),
+ *                              of the VM of role vm or source
+ *                              (a document without roles: the first VM in the series)
  *   harvest-<mode>-<workload>  the harvest timeline of repetition 1: get-dirty-log latency
  *                              and pages per harvest (workloads/harvest.c)
  *   migrate-<mode>-<workload>  the migration timeline of repetition 1: the guest's update
  *                              rate and the migrations' events (workloads/migrate.c)
- * and, with compare's rows (OUTDIR/rows.tsv, from compare -t), ratios-<mode>: new/base per
- * metric with the new kernel's 95% CI scaled by the base mean.
+ * and, with compare's rows (OUTDIR/rows.tsv, from compare -t), ratios-<mode>: the gate's
+ * metrics of that mode, new/base on a log axis with the interval the gate used, the side
+ * beyond each threshold shaded and the smallest change the run could detect.
  * Each plot: OUTDIR/<name>.dat, .gp, .png, .svg. Writes OUTDIR/plots.md listing them.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,18 +92,17 @@ static FILE *open_out(const char *name, const char *ext)
 	return f;
 }
 
-/* Runs gnuplot on OUTDIR/name.gp once per terminal; the script reads TERM and OUT. */
-static void render(const char *name, const char *title)
+/* Runs gnuplot on OUTDIR/name.gp once per terminal, w x h pixels; the script reads TERM and OUT. */
+static void render_sized(const char *name, const char *title, int w, int h)
 {
-	static const char *const terms[][2] = {
-		{ "pngcairo size 900,500 noenhanced", "png" }, { "svg size 900,500 noenhanced", "svg" },
-	};
+	static const char *const terms[][2] = { { "pngcairo", "png" }, { "svg", "svg" } };
 	char cmd[8192];
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		snprintf(cmd, sizeof(cmd), "cd '%s' && gnuplot -e \"set terminal %s; set output '%s.%s'\" "
-			 "'%s.gp' 2>>gnuplot.log", outdir, terms[i][0], name, terms[i][1], name);
+		snprintf(cmd, sizeof(cmd), "cd '%s' && gnuplot -e \"set terminal %s size %d,%d noenhanced; "
+			 "set output '%s.%s'\" '%s.gp' 2>>gnuplot.log", outdir, terms[i][0], w, h, name,
+			 terms[i][1], name);
 		if (system(cmd)) {
 			fprintf(stderr, "plot: error: gnuplot failed on %s/%s.gp (see %s/gnuplot.log; "
 				"is gnuplot-nox installed? make deps)\n", outdir, name, outdir);
@@ -109,6 +112,11 @@ static void render(const char *name, const char *title)
 	}
 	fprintf(index_md, "### %s\n\n![%s](%s.svg)\n\n", title, title, name);
 	nplots++;
+}
+
+static void render(const char *name, const char *title)
+{
+	render_sized(name, title, 900, 500);
 }
 
 static bool hist_plot(const char *mode, const char *wl, const char *bdir, const char *ndir)
@@ -122,16 +130,24 @@ static bool hist_plot(const char *mode, const char *wl, const char *bdir, const 
 
 	for (k = 0; k < 2; k++) {
 		for (rep = 1; rep < 1000; rep++) {
-			struct json_object *o = load_rep(dirs[k], rep), *a;
+			struct json_object *o = load_rep(dirs[k], rep), *vms;
+			size_t v, nvms;
 
 			if (!o)
 				break;
-			a = get(o, "probe.vms.0.latency.get_dirty_log.log2_hist");
-			for (i = 0; a && i < (int)json_object_array_length(a) && i < MAX_BUCKETS; i++) {
-				h[k][i] += json_object_get_double(json_object_array_get_idx(a, i));
-				if (h[k][i] > 0) {
-					any = true;
-					top = i > top ? i : top;
+			/* Every VM's calls: a migration's harvests are the source's, whatever its index. */
+			vms = get(o, "probe.vms");
+			nvms = json_object_is_type(vms, json_type_array) ? json_object_array_length(vms) : 0;
+			for (v = 0; v < nvms; v++) {
+				struct json_object *a = get(json_object_array_get_idx(vms, v),
+							    "latency.get_dirty_log.log2_hist");
+
+				for (i = 0; a && i < (int)json_object_array_length(a) && i < MAX_BUCKETS; i++) {
+					h[k][i] += json_object_get_double(json_object_array_get_idx(a, i));
+					if (h[k][i] > 0) {
+						any = true;
+						top = i > top ? i : top;
+					}
 				}
 			}
 			json_object_put(o);
@@ -161,6 +177,26 @@ static bool hist_plot(const char *mode, const char *wl, const char *bdir, const 
 /* One element of a repetition's array as a .dat row; false if it lacks a field. */
 typedef bool (*row_fn)(FILE *f, struct json_object *e, double *t0);
 
+/* The VM whose series is drawn: the one of role "vm" or "source"; -1 (any) in a document
+ * without roles, whose one VM is the only one (with several, the first that has a series). */
+static long series_pid;
+
+static long main_vm_pid(struct json_object *doc)
+{
+	struct json_object *vms = get(doc, "probe.vms");
+	size_t i, n = json_object_is_type(vms, json_type_array) ? json_object_array_length(vms) : 0;
+
+	for (i = 0; i < n; i++) {
+		struct json_object *vm = json_object_array_get_idx(vms, i), *role = get(vm, "role"),
+				   *pid = get(vm, "pid");
+		const char *r = role ? json_object_get_string(role) : "";
+
+		if (pid && (!strcmp(r, "vm") || !strcmp(r, "source")))
+			return json_object_get_int64(pid);
+	}
+	return -1;
+}
+
 /*
  * NAME-base.dat and NAME-new.dat from the array at @path of repetition 1 of each kernel,
  * then the array at @path2 (NULL: none) through @row2. True when either has at least
@@ -182,6 +218,7 @@ static bool rep1_dat2(const char *name, const char *bdir, const char *ndir, cons
 
 		if (!o)
 			continue;
+		series_pid = main_vm_pid(o);
 		a = get(o, path);
 		n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
 		snprintf(dat, sizeof(dat), "%s-%s", name, label[k]);
@@ -235,9 +272,14 @@ static bool event_row(FILE *f, struct json_object *e, double *t0)
 static bool series_row(FILE *f, struct json_object *e, double *t0)
 {
 	struct json_object *t = get(e, "t_ns"), *u = get(e, "n_used_mmu_pages"),
-			   *r = get(e, "mmu_recycled");
+			   *r = get(e, "mmu_recycled"), *pid = get(e, "pid");
 
 	if (!t || !u || !r)
+		return false;
+	/* One VM's line: a migration's VMs interleave their ticks in probe.series. */
+	if (series_pid < 0 && pid)
+		series_pid = json_object_get_int64(pid);
+	if (pid && json_object_get_int64(pid) != series_pid)
 		return false;
 	if (*t0 < 0)
 		*t0 = json_object_get_double(t);
@@ -268,7 +310,7 @@ static void twin_axes_plot(const char *name, const char *title, const char *xlab
 	FILE *f = open_out(name, "gp");
 
 	fprintf(f, "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\nset y2label '%s'\n"
-		"set ytics nomirror\nset y2tics\nset key top left\n"
+		"set ytics nomirror\nset y2tics\nset key below horizontal\n"
 		"plot '%s-base.dat' using 1:2 with %s title 'base: %s', "
 		"'%s-new.dat' using 1:2 with %s dt 3 title 'new: %s', "
 		"'%s-base.dat' using 1:3 axes x1y2 with %s title 'base: %s', "
@@ -329,53 +371,117 @@ static bool migrate_plot(const char *mode, const char *wl, const char *bdir, con
 	return true;
 }
 
-/* rows.tsv (compare -t): metric mode workload base_mean new_mean ratio new_ci_lo new_ci_hi */
+/* A gated row of compare's rows.tsv (compare -t), as the gate plot draws it. */
+struct gated {
+	char mode[64], label[160];
+	double ratio, lo, hi, thr, det;	/* new/base: the ratio, its interval, threshold, detectable */
+	unsigned int rgb;		/* by verdict */
+};
+
+/* The columns of rows.tsv: metric mode workload base_mean new_mean ratio new_ci_lo new_ci_hi
+ * mark gate lo hi threshold verdict detectable. False for an ungated or n/a row. */
+static bool read_gated(const char *line, struct gated *g)
+{
+	char metric[64], wl[64], verdict[16];
+	int gate;
+
+	if (line[0] == '#' ||
+	    sscanf(line, "%63s %63s %63s %*s %*s %lf %*s %*s %*s %d %lf %lf %lf %15s %lf", metric,
+		   g->mode, wl, &g->ratio, &gate, &g->lo, &g->hi, &g->thr, verdict, &g->det) != 10 ||
+	    !gate || !isfinite(g->ratio) || !isfinite(g->lo) || !isfinite(g->hi) ||
+	    !(g->lo > 0) || !(g->thr > 0) || !isfinite(g->det))
+		return false;
+	g->rgb = !strcmp(verdict, "regression") ? 0xc00000 : !strcmp(verdict, "possible") ?
+		 0xe07000 : !strcmp(verdict, "better") ? 0x008000 : 0x000000;
+	snprintf(g->label, sizeof(g->label), "%s: %s%s", wl, metric,
+		 !strcmp(verdict, "regression") ? " (REGRESSION)" :
+		 !strcmp(verdict, "possible") ? " (possible)" : "");
+	return true;
+}
+
+/* Not fmin/fmax: plot links without libm. */
+static double dmin(double a, double b) { return a < b ? a : b; }
+static double dmax(double a, double b) { return a > b ? a : b; }
+
+/* Tick marks a reader can name (a log axis ticks only powers of ten by itself). */
+static void ratio_tics(FILE *f, double xmin, double xmax)
+{
+	static const double tics[] = { 0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25,
+				       1.5, 2, 3, 4, 5, 10, 20, 50, 100 };
+	const char *sep = "";
+	size_t i;
+
+	fprintf(f, "set xtics (");
+	for (i = 0; i < sizeof(tics) / sizeof(tics[0]); i++)
+		if (tics[i] >= xmin && tics[i] <= xmax) {
+			fprintf(f, "%s\"%g\" %g", sep, tics[i], tics[i]);
+			sep = ", ";
+		}
+	fprintf(f, ")\n");
+}
+
+/*
+ * ratios-<mode>: the gated metrics of one mode, one line each: new/base on a log axis with
+ * its interval, the side beyond the threshold shaded, the detectable change marked.
+ */
+static void gate_plot(const struct gated *g, int n)
+{
+	double xmin = 1.0, xmax = 1.0;
+	char name[128], title[256];
+	FILE *f;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		xmin = dmin(xmin, dmin(g[i].lo, dmin(g[i].thr, g[i].det)));
+		xmax = dmax(xmax, dmax(g[i].hi, dmax(g[i].thr, g[i].det)));
+	}
+	xmin /= 1.15;
+	xmax *= 1.15;
+	snprintf(name, sizeof(name), "ratios-%s", g[0].mode);
+	f = open_out(name, "dat");
+	fprintf(f, "# y label ratio lo hi bad_from bad_to detectable rgb\n");
+	for (i = 0; i < n; i++)
+		fprintf(f, "%d \"%s\" %g %g %g %g %g %g %u\n", i + 1, g[i].label, g[i].ratio, g[i].lo,
+			g[i].hi, g[i].thr > 1 ? g[i].thr : xmin, g[i].thr > 1 ? xmax : g[i].thr,
+			g[i].det, g[i].rgb);
+	fclose(f);
+	f = open_out(name, "gp");
+	fprintf(f, "set title '%s MMU: the gated metrics, new/base'\nset logscale x\n"
+		"set xrange [%g:%g]\nset yrange [%g:0.5]\nset xlabel 'new / base (log scale)'\n"
+		"set label 'bar: the interval the gate used;  shaded: beyond the threshold;  x: the "
+		"smallest change this run could flag' at screen 0.5, screen 0.02 center\n"
+		"set bmargin 5\nset grid xtics\nset ytics nomirror\nunset key\n"
+		"set arrow from 1, graph 0 to 1, graph 1 nohead dt 2\n", g[0].mode, xmin, xmax, n + 0.5);
+	ratio_tics(f, xmin, xmax);
+	fprintf(f, "plot '%s.dat' using (($6+$7)/2):1:6:7:($1-0.4):($1+0.4) with boxxyerror "
+		"fs solid 0.2 noborder lc rgb '#d03030', "
+		"'' using 8:1 with points pt 2 ps 1.3 lc rgb '#606060', "
+		"'' using 3:1:4:5:9:ytic(2) with xerrorbars pt 7 ps 1.2 lw 2 lc rgb variable\n", name);
+	fclose(f);
+	snprintf(title, sizeof(title), "the gate, %s MMU: gated metrics with their intervals and "
+		 "thresholds", g[0].mode);
+	render_sized(name, title, 900, 170 + 32 * n);
+}
+
+/* From compare's rows (OUTDIR/rows.tsv, compare -t): one gate plot per mode. */
 static void ratio_plots(void)
 {
-	char path[4096], line[1024], modes[16][64];
-	int nmodes = 0, i;
-	FILE *in, *f = NULL;
+	static struct gated g[1024];
+	char path[4096], line[1024];
+	int n = 0, i, j;
+	FILE *in;
 
 	snprintf(path, sizeof(path), "%s/rows.tsv", outdir);
 	in = fopen(path, "r");
 	if (!in)
 		return;
-	while (fgets(line, sizeof(line), in)) {
-		char metric[64], mode[64], wl[64];
-		double bm, nm, ratio, lo, hi;
-
-		if (line[0] == '#' || sscanf(line, "%63s %63s %63s %lf %lf %lf %lf %lf", metric,
-					     mode, wl, &bm, &nm, &ratio, &lo, &hi) != 8)
-			continue;
-		if (!nmodes || strcmp(mode, modes[nmodes - 1])) {	/* rows come grouped by mode */
-			if (nmodes == 16)
-				break;
-			if (f)
-				fclose(f);
-			snprintf(modes[nmodes++], 64, "%s", mode);
-			snprintf(path, sizeof(path), "ratios-%s", mode);
-			f = open_out(path, "dat");
-			fprintf(f, "# label ratio lo hi\n");
-		}
-		if (bm != 0)
-			fprintf(f, "\"%s %s\" %g %g %g\n", metric, wl, ratio, lo / bm, hi / bm);
-	}
+	while (n < 1024 && fgets(line, sizeof(line), in))
+		n += read_gated(line, &g[n]);
 	fclose(in);
-	if (f)
-		fclose(f);
-	for (i = 0; i < nmodes; i++) {
-		char name[128];
-
-		snprintf(name, sizeof(name), "ratios-%s", modes[i]);
-		f = open_out(name, "gp");
-		fprintf(f, "set title 'new/base per metric, %s MMU (bars: the new kernel 95%% CI / base mean)'\n"
-			"set style data histograms\nset style histogram errorbars gap 2 lw 1\n"
-			"set style fill solid 0.6 border -1\nset xtics rotate by -60 font ',8'\n"
-			"set ylabel 'new / base'\nset yrange [0:*]\nset bmargin 14\nunset key\n"
-			"set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2\n"
-			"plot '%s.dat' using 2:3:4:xtic(1)\n", modes[i], name);
-		fclose(f);
-		render(name, "per-metric ratios with confidence intervals");
+	for (i = 0; i < n; i = j) {	/* rows come grouped by mode */
+		for (j = i + 1; j < n && !strcmp(g[j].mode, g[i].mode); j++)
+			;
+		gate_plot(g + i, j - i);
 	}
 }
 

@@ -90,3 +90,57 @@ void holm_adjust(const double *p, size_t n, double *adj)
 	}
 	free(order);
 }
+
+/* Satterthwaite's degrees of freedom of a sum of two variance terms of n_a, n_b samples. */
+static double satterthwaite(double va, size_t na, double vb, size_t nb)
+{
+	double den = va * va / (double)(na - 1) + vb * vb / (double)(nb - 1);
+
+	return den > 0.0 ? (va + vb) * (va + vb) / den : (double)(na + nb - 2);
+}
+
+struct change log_ratio_change(const struct summary *base, const struct summary *new)
+{
+	struct change c = { 0 };
+	double vb, vn;
+
+	if (base->n < 2 || new->n < 2 || base->mean <= 0.0 || new->mean <= 0.0)
+		return c;
+	c.cv_base = base->sd / base->mean;
+	c.cv_new = new->sd / new->mean;
+	vb = c.cv_base * c.cv_base / (double)base->n;
+	vn = c.cv_new * c.cv_new / (double)new->n;
+	c.log_ratio = log(new->mean / base->mean);
+	c.se = sqrt(vb + vn);
+	c.df = satterthwaite(vb, base->n, vn, new->n);
+	c.ok = 1;
+	return c;
+}
+
+double t_upper(double a, double df)
+{
+	return gsl_cdf_tdist_Qinv(a, df);
+}
+
+double p_beyond(const struct change *c, double x, double margin)
+{
+	if (c->se == 0.0)
+		return x > margin ? 0.0 : 1.0;
+	return gsl_cdf_tdist_Q((x - margin) / c->se, c->df);
+}
+
+int reps_needed(const struct change *c, double a, double margin, int max)
+{
+	double b2 = c->cv_base * c->cv_base, n2 = c->cv_new * c->cv_new;
+	int n;
+
+	if (margin <= 0.0)	/* a threshold of 0%: no n fits any noise inside it */
+		return max;
+	for (n = 2; n < max; n++) {
+		double vb = b2 / n, vn = n2 / n, se = sqrt(vb + vn);
+
+		if (se == 0.0 || t_upper(a, satterthwaite(vb, (size_t)n, vn, (size_t)n)) * se <= margin)
+			return n;
+	}
+	return max;
+}

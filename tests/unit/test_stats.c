@@ -3,7 +3,9 @@
  * Unit tests for analysis/stats.c against reference values computed independently
  * (plain Python: statistics module for moments, Simpson integration of Student's t density
  * for p-values and quantiles; the first sample is Wikipedia's Welch's t-test example,
- * t = 2.46, df = 24.99, p = 0.021).
+ * t = 2.46, df = 24.99, p = 0.021). The gate's log-ratio interval: the same Python, the
+ * delta-method variance cv_b^2/n_b + cv_n^2/n_n and Satterthwaite's df written out by hand;
+ * t quantiles also match printed tables (t(0.95, 4) = 2.132, t(0.975, 4) = 2.776).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -108,6 +110,61 @@ static void holm_step_down(void **state)
 	assert_true(adj2[0] == 1.0 && adj2[1] == 1.0);	/* capped at 1 */
 }
 
+static void log_ratio_matches_reference(void **state)
+{
+	double b[] = { 100, 103, 97 }, n[] = { 130, 133.9, 126.1 };
+	double c1[] = { 1, 2, 3, 4 }, c2[] = { 2, 4, 6, 8, 10 };
+	struct summary sb = summarize(b, 3), sn = summarize(n, 3);
+	struct change c = log_ratio_change(&sb, &sn);
+
+	(void)state;
+	/* x1.3 at 3% noise, n = 3: the [gate] issue's fork job */
+	assert_true(c.ok);
+	assert_true(fabs(c.log_ratio - 0.2623642645) < EPS);
+	assert_true(fabs(c.se - 0.0244948974) < EPS);
+	assert_true(fabs(c.df - 4.0) < EPS);
+	assert_true(fabs(c.cv_base - 0.03) < EPS && fabs(c.cv_new - 0.03) < EPS);
+	assert_true(fabs(p_beyond(&c, c.log_ratio, log(1.1)) - 0.001208303863) < 1e-9);
+	/* unequal n and spread: Satterthwaite's df */
+	sb = summarize(c1, 4);
+	sn = summarize(c2, 5);
+	c = log_ratio_change(&sb, &sn);
+	assert_true(fabs(c.log_ratio - 0.8754687374) < EPS);
+	assert_true(fabs(c.se - 0.3496029494) < EPS);
+	assert_true(fabs(c.df - 6.6301369863) < EPS);
+	assert_true(fabs(p_beyond(&c, c.log_ratio, log(1.2)) - 0.04506235929) < 1e-8);
+	/* a rate: the bad direction is a drop, x = -log_ratio */
+	assert_true(p_beyond(&c, -c.log_ratio, log(1.2)) > 0.98);
+}
+
+static void t_quantiles_and_reps(void **state)
+{
+	double b[] = { 79, 100, 121 }, z[] = { 0, 0, 0 }, one[] = { 5 };
+	struct summary s = summarize(b, 3), zs = summarize(z, 3), os = summarize(one, 1);
+	struct change c = log_ratio_change(&s, &s), none;
+
+	(void)state;
+	assert_true(fabs(t_upper(0.05, 4) - 2.13184679) < EPS);
+	assert_true(fabs(t_upper(0.025, 4) - 2.77644511) < EPS);
+	assert_true(fabs(t_upper(0.01, 6.6301369863) - 3.04515899) < EPS);
+	/* 21% noise on both kernels, a 10% threshold, one-sided 0.025: 39 repetitions each */
+	assert_true(fabs(c.cv_base - 0.21) < EPS);
+	assert_int_equal(reps_needed(&c, 0.025, log(1.1), 1000), 39);
+	assert_int_equal(reps_needed(&c, 0.025, log(1.1), 20), 20);	/* capped */
+	c.cv_base = c.cv_new = 0.03;
+	assert_int_equal(reps_needed(&c, 0.05, log(1.1), 1000), 2);
+	/* no change can be formed: a mean of 0, or one repetition */
+	none = log_ratio_change(&zs, &s);
+	assert_false(none.ok);
+	none = log_ratio_change(&os, &s);
+	assert_false(none.ok);
+	/* no spread: beyond the margin or not, without a t */
+	c = log_ratio_change(&os, &os);
+	assert_false(c.ok);
+	c.se = 0.0;
+	assert_true(p_beyond(&c, 0.2, 0.1) == 0.0 && p_beyond(&c, 0.05, 0.1) == 1.0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -116,6 +173,8 @@ int main(void)
 		cmocka_unit_test(degenerate_samples),
 		cmocka_unit_test(geomean_of_ratios),
 		cmocka_unit_test(holm_step_down),
+		cmocka_unit_test(log_ratio_matches_reference),
+		cmocka_unit_test(t_quantiles_and_reps),
 	};
 
 	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
