@@ -737,6 +737,84 @@ static struct json_object *rusage_json(const struct rusage *ru)
 	return o;
 }
 
+/* ---- VM roles ---------------------------------------------------------------------------- */
+
+/*
+ * A workload with several VMMs names what each is in the file $MMUPROBE_ROLES names, one
+ * "PID ROLE" line per process (workloads/migrate.c: "source", "destination"), so that a
+ * metric reads the same VM in every repetition instead of whichever the map listed first.
+ */
+#define MAX_ROLES 64
+static char roles_path[64];
+static struct { int pid; char role[16]; } roles[MAX_ROLES];
+static int nroles;
+
+static void read_roles(void)
+{
+	FILE *f;
+
+	if (!roles_path[0] || !(f = fopen(roles_path, "r")))
+		return;
+	while (nroles < MAX_ROLES &&
+	       fscanf(f, "%d %15s", &roles[nroles].pid, roles[nroles].role) == 2)
+		nroles++;
+	fclose(f);
+}
+
+static const char *role_of(int pid)
+{
+	for (int i = 0; i < nroles; i++)
+		if (roles[i].pid == pid)
+			return roles[i].role;
+	return NULL;
+}
+
+static int role_rank(struct json_object *vmo)
+{
+	static const char *const order[] = { "vm", "source", "destination" };
+	struct json_object *r;
+
+	if (!json_object_object_get_ex(vmo, "role", &r))
+		return 4;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (!strcmp(json_object_get_string(r), order[i]))
+			return (int)i;
+	return 3;
+}
+
+static int vm_order(const void *a, const void *b)
+{
+	struct json_object *x = *(struct json_object *const *)a, *y = *(struct json_object *const *)b;
+	int rx = role_rank(x), ry = role_rank(y);
+
+	if (rx != ry)
+		return rx - ry;
+	return json_object_get_int(json_object_object_get(x, "pid")) -
+	       json_object_get_int(json_object_object_get(y, "pid"));
+}
+
+/*
+ * Each VM's role: the workload's word for it, "vm" for the only VM of a recording, none
+ * otherwise; the list in a stable order: vm, source, destination, other roles, none,
+ * then by pid.
+ */
+static void name_and_order_vms(struct json_object *vms)
+{
+	size_t i, n = json_object_array_length(vms);
+
+	read_roles();
+	for (i = 0; i < n; i++) {
+		struct json_object *vmo = json_object_array_get_idx(vms, i);
+		const char *role = role_of(json_object_get_int(json_object_object_get(vmo, "pid")));
+
+		if (!role && n == 1)
+			role = "vm";
+		if (role)
+			json_object_object_add(vmo, "role", json_object_new_string(role));
+	}
+	json_object_array_sort(vms, vm_order);
+}
+
 static struct json_object *build_doc(struct mmuprobe_bpf *skel, struct bpf_link *iter,
 				     uint64_t t_end, int workload_status)
 {
@@ -844,6 +922,7 @@ static struct json_object *build_doc(struct mmuprobe_bpf *skel, struct bpf_link 
 		json_object_object_add(vmo, "crosscheck", cc);
 		json_object_array_add(vms, vmo);
 	}
+	name_and_order_vms(vms);
 	json_object_object_add(doc, "vms", vms);
 	json_object_object_add(doc, "events", json_object_get(events_json));
 	json_object_object_add(doc, "series", json_object_get(series_json));
@@ -927,9 +1006,22 @@ static void print_summary(struct json_object *doc, struct mmuprobe_bpf *skel)
 
 static pid_t start_workload(char **cmd)
 {
-	pid_t pid = fork();
+	pid_t pid;
+	int fd;
 
+	snprintf(roles_path, sizeof(roles_path), "/tmp/mmuprobe-roles.XXXXXX");
+	fd = mkstemp(roles_path);
+	if (fd < 0) {
+		fprintf(stderr, "mmuprobe: warning: no roles file (%s): VMs of several VMMs get no role\n",
+			strerror(errno));
+		roles_path[0] = 0;
+	} else {
+		close(fd);
+	}
+	pid = fork();
 	if (pid == 0) {
+		if (roles_path[0])
+			setenv("MMUPROBE_ROLES", roles_path, 1);
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "mmuprobe: error: cannot run %s: %s\n", cmd[0], strerror(errno));
 		_exit(127);
@@ -1269,6 +1361,8 @@ open_again:
 		print_summary(doc, skel);
 
 cleanup:
+	if (roles_path[0])
+		unlink(roles_path);
 	json_object_put(doc);
 	json_object_put(events_json);
 	json_object_put(series_json);

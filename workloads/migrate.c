@@ -189,6 +189,22 @@ static int connect_unix(const char *path)
 	die(1, "QEMU did not create %s within 30 s (its log: %s/qemu-*.log)", path, dir);
 }
 
+/*
+ * Tell mmuprobe, when it runs us, what this QEMU is ($MMUPROBE_ROLES: "PID ROLE" lines):
+ * the guest's first VM is the source, every QEMU started with -incoming a destination,
+ * for the whole recording (one that later becomes a source keeps its first role).
+ */
+static void note_role(pid_t pid, const char *role)
+{
+	const char *path = getenv("MMUPROBE_ROLES");
+	FILE *f;
+
+	if (!path || !(f = fopen(path, "a")))
+		return;
+	fprintf(f, "%d %s\n", (int)pid, role);
+	fclose(f);
+}
+
 static struct vm *vm_start(const char *name, bool incoming)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
@@ -249,6 +265,7 @@ static struct vm *vm_start(const char *name, bool incoming)
 		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	note_role(vm->pid, incoming ? "destination" : "source");
 	snprintf(qmp, sizeof(qmp), "%s/qmp-%s.sock", dir, name);
 	/*
 	 * QEMU creates its sockets once it has set the machine up, which on a loaded or
