@@ -51,7 +51,8 @@ LOADER_OBJS := ksyms hist zapreason
 ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
 WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate
 GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
-tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS) $(WORKLOAD_TOOLS) $(GUEST_PROGS)
+# (insns: the TCG plugin and its marker, last section, for `testhost --insns` and the tests)
+tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS) $(WORKLOAD_TOOLS) $(GUEST_PROGS) insns
 
 $(OUTPUT)/obj/testhost/%.o: testhost/%.c testhost/splat.h | $(OUTPUT)/obj/testhost
 	$(call msg,CC,$@)
@@ -254,3 +255,32 @@ compare: $(OUTPUT)/bin/compare
 
 clean:
 	rm -rf $(OUTPUT)
+
+# --- TCG plugin: instruction counts of the emulated test host (tcgplugin/, issue [insns]) ----
+# insns.so is built against the qemu-plugin.h of the installed QEMU (fetched by make deps)
+# after checking that its plugin API is one that QEMU accepts; insns-mark (static) marks a
+# window in the guest; insns-loop is the plugin tests' program (tests/insns.sh).
+QEMU_PLUGIN_DIR ?= $(MMUSCOPE_CACHE)/qemu-src
+INSNS_PLUGIN := $(OUTPUT)/lib/insns.so
+INSNS_MARK := $(OUTPUT)/bin/insns-mark
+INSNS_LOOP := $(OUTPUT)/bin/insns-loop
+.PHONY: insns insns-api
+insns: $(INSNS_PLUGIN) $(INSNS_MARK) $(INSNS_LOOP)
+
+insns-api $(QEMU_PLUGIN_DIR)/qemu-plugin.h $(QEMU_PLUGIN_DIR)/qemu-plugin.env:
+	$(Q)tcgplugin/check-api $(QEMU_PLUGIN_DIR)
+
+$(INSNS_PLUGIN): tcgplugin/insns.c $(QEMU_PLUGIN_DIR)/qemu-plugin.h $(QEMU_PLUGIN_DIR)/qemu-plugin.env | insns-api
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -I$(QEMU_PLUGIN_DIR) $< -lpthread -o $@
+
+$(INSNS_MARK): tcgplugin/insns-mark.c tcgplugin/insns-mark.h | $(OUTPUT)/bin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -static $< -o $@
+
+# insns-loop's code sits at 0x10000000, not at 0x400000 with every other static program
+# (insns-mark's): in a test host a bucket of its addresses counts it alone.
+$(INSNS_LOOP): tests/insns/loop.c tcgplugin/insns-mark.h | $(OUTPUT)/bin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itcgplugin -static -Wl,-Ttext-segment=0x10000000 $< -o $@

@@ -12,6 +12,7 @@
  *
  * Exit status: the command's, or TH_EXIT_* below when the test host itself failed.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -60,6 +61,9 @@ struct opts {
 	const char *mem;
 	const char *accel;
 	const char *workdir;
+	const char *insns;	/* --insns: NULL (off), "multi" or "single" (TCG's threads) */
+	char *insns_plugin;	/* its insns.so */
+	char *insns_dir;	/* SHARE/insns */
 	int smp;
 	int timeout;
 	int idle_timeout;	/* 0: none */
@@ -106,6 +110,15 @@ static void usage(FILE *f)
 "      --print-smp        print the vCPUs a test host of MODE would get here and exit\n"
 "                         (no kernel or command needed; ci/bench boots two side by side\n"
 "                         when they fit in the host's CPUs)\n"
+"      --insns[=THREADS]  count instructions with the TCG plugin (TCG only; `make insns`):\n"
+"                         QEMU loads lib/insns.so beside this program's bin/, writing into\n"
+"                         SHARE/insns/ (emptied of the plugin's files first), whose path\n"
+"                         COMMAND gets as MMUSCOPE_INSNS; a window is what\n"
+"                         `insns-mark run CMD` runs (tcgplugin/insns.c). The ranges file\n"
+"                         SHARE/insns/ranges (KVM's functions) is written once KVM is\n"
+"                         loaded. THREADS: multi (default; -accel tcg,thread=multi: exact\n"
+"                         for the vCPU that marks, close for the others) or single\n"
+"                         (thread=single: exact on every vCPU, slower with several)\n"
 "  -a, --append=ARGS      extra kernel command line\n"
 "  -v, --verbose          echo the console to stderr\n"
 "\n"
@@ -231,6 +244,8 @@ static void write_job(const struct opts *o, const char *jobdir, const char *nonc
 		if (!eq || (strncmp(*e, "MMUSCOPE_", 9) && strncmp(*e, "PATH=", 5) &&
 			    strncmp(*e, "CI=", 3)))
 			continue;
+		if (!strncmp(*e, "MMUSCOPE_INSNS=", 15))
+			continue;	/* set below, only with --insns */
 		fprintf(f, "export %.*s=", (int)(eq - *e), *e);
 		shell_quote(f, eq + 1);
 		fputc('\n', f);
@@ -239,6 +254,12 @@ static void write_job(const struct opts *o, const char *jobdir, const char *nonc
 	fprintf(f, "export MMUSCOPE_ACCEL=%s\n", use_kvm(o) ? "kvm" : "tcg");
 	/* The MMU mode KVM was loaded in: workloads that only make sense in some modes check it. */
 	fprintf(f, "export MMUSCOPE_MODE=%s\n", o->mode);
+	/* --insns: where the plugin writes (workloads/run marks a window per repetition). */
+	if (o->insns) {
+		fprintf(f, "export MMUSCOPE_INSNS=");
+		shell_quote(f, o->insns_dir);
+		fputc('\n', f);
+	}
 	fprintf(f, "MMUSCOPE_NONCE=%s\nMMUSCOPE_MODDIR=", nonce);
 	shell_quote(f, o->moddir);
 	fprintf(f, "\nMMUSCOPE_CWD=");
@@ -344,6 +365,22 @@ static size_t pump_output(int fd)
 	return total;
 }
 
+/* A value inside a QEMU option (-plugin FILE,KEY=VALUE,...): its commas doubled. */
+static char *opt_escape(const char *s)
+{
+	char *r = malloc(2 * strlen(s) + 1), *p = r;
+
+	if (!r)
+		fatal("out of memory");
+	for (; *s; s++) {
+		*p++ = *s;
+		if (*s == ',')
+			*p++ = ',';
+	}
+	*p = '\0';
+	return r;
+}
+
 static pid_t start_qemu(const struct opts *o, const char *share, const char *jobdir,
 			const char *nonce, int console_fd)
 {
@@ -397,8 +434,14 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 		argv[n++] = "-accel"; argv[n++] = "kvm";
 		argv[n++] = "-cpu"; argv[n++] = "host";
 	} else {
-		argv[n++] = "-accel"; argv[n++] = "tcg,thread=multi";
+		argv[n++] = "-accel";
+		argv[n++] = o->insns && !strcmp(o->insns, "single") ? "tcg,thread=single" : "tcg,thread=multi";
 		argv[n++] = "-cpu"; argv[n++] = "max";
+	}
+	if (o->insns) {
+		argv[n++] = "-plugin";
+		argv[n++] = xasprintf("%s,outdir=%s,ranges=%s/ranges", opt_escape(o->insns_plugin),
+				      opt_escape(o->insns_dir), opt_escape(o->insns_dir));
 	}
 	argv[n++] = "-m"; argv[n++] = o->mem;
 	argv[n++] = "-smp"; argv[n++] = smp;
@@ -430,9 +473,9 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 			"(install qemu-system-x86: make deps)\n", strerror(errno));
 		_exit(127);
 	}
-	fprintf(stderr, "testhost: booting %s (%s, %d vCPU%s, %s, mode %s, timeout %ds)\n",
+	fprintf(stderr, "testhost: booting %s (%s, %d vCPU%s, %s, mode %s, timeout %ds%s%s)\n",
 		o->kernel, kvm ? "KVM" : "TCG", o->smp, o->smp == 1 ? "" : "s", o->mem, o->mode,
-		o->timeout);
+		o->timeout, o->insns ? ", insns plugin thread=" : "", o->insns ? o->insns : "");
 	return pid;
 }
 
@@ -453,6 +496,57 @@ static int default_smp(const struct opts *o)
 	return (int)sysconf(_SC_NPROCESSORS_ONLN);
 }
 
+/* --insns: lib/insns.so beside the directory of this program (build/bin/testhost). */
+static char *insns_plugin_path(void)
+{
+	char exe[PATH_MAX], *slash, *path, *real;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		fatal("--insns: cannot find this program's directory (/proc/self/exe): %s",
+		      strerror(errno));
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	path = xasprintf("%s/../lib/insns.so", exe);
+	real = realpath(path, NULL);
+	if (!real || access(real, R_OK))
+		fatal("--insns: no TCG plugin %s: run 'make insns'", path);
+	free(path);
+	return real;
+}
+
+/* SHARE/insns/, without what a plugin wrote there before (windows are numbered per boot). */
+static char *insns_dir(const char *share)
+{
+	char *dir = xasprintf("%s/insns", share);
+	struct dirent *e;
+	DIR *d;
+
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		fatal("mkdir %s: %s", dir, strerror(errno));
+	d = opendir(dir);
+	if (!d)
+		fatal("%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		const char *name = e->d_name;
+		size_t digits = strspn(name, "0123456789");
+
+		if (!strcmp(name, "ranges") || !strcmp(name, "last.json") ||
+		    (digits && !strcmp(name + digits, ".json")) ||
+		    (name[0] == '.' && (strstr(name, ".json.tmp.") || !strncmp(name, ".ranges.", 8)))) {
+			char *path = xasprintf("%s/%s", dir, name);
+
+			if (unlink(path) && errno != ENOENT)
+				fatal("cannot remove %s: %s", path, strerror(errno));
+			free(path);
+		}
+	}
+	closedir(d);
+	return dir;
+}
+
 static void parse_args(struct opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -470,6 +564,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "accel", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "print-smp", no_argument, NULL, 'P' },
+		{ "insns", optional_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -495,6 +590,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case 'A': o->accel = optarg; break;
 		case 'v': o->verbose = true; break;
 		case 'P': print_smp = true; break;
+		case 'N': o->insns = optarg ? optarg : "multi"; break;
 		case 't':
 		case 'I':
 		case 'S':
@@ -519,6 +615,11 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		fatal("unknown --mode '%s': use shadow, tdp-legacy, tdp or none", o->mode);
 	if (strcmp(o->accel, "auto") && strcmp(o->accel, "tcg") && strcmp(o->accel, "kvm"))
 		fatal("unknown --accel '%s': use auto, tcg or kvm", o->accel);
+	if (o->insns && strcmp(o->insns, "multi") && strcmp(o->insns, "single"))
+		fatal("unknown --insns=%s: use multi (the default) or single", o->insns);
+	if (o->insns && use_kvm(o))
+		fatal("--insns counts instructions with a TCG plugin, and there is no plugin under "
+		      "KVM: add --accel=tcg");
 	if (!o->smp)
 		o->smp = default_smp(o);
 	if (print_smp) {
@@ -531,6 +632,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		fatal("no command given: testhost [OPTIONS] -- COMMAND [ARG...]");
 	if (access(o->kernel, R_OK))
 		fatal("kernel %s: %s (build it: make kernels)", o->kernel, strerror(errno));
+	if (o->insns)
+		o->insns_plugin = insns_plugin_path();
 	o->cmd = argv + optind;
 	o->ncmd = argc - optind;
 }
@@ -590,6 +693,8 @@ int main(int argc, char **argv)
 		own_share = true;
 	}
 	o.share = absolute(o.share);
+	if (o.insns)
+		o.insns_dir = insns_dir(o.share);
 
 	srandom((unsigned int)(time(NULL) ^ getpid()));
 	snprintf(nonce, sizeof(nonce), "%08lx%08lx", random() & 0xffffffffL, random() & 0xffffffffL);
@@ -710,7 +815,10 @@ int main(int argc, char **argv)
 	jobfile = xasprintf("%s/job", jobdir);
 	unlink(jobfile);
 	rmdir(jobdir);
-	if (own_share)
+	if (own_share && o.insns)
+		fprintf(stderr, "testhost: the insns documents are in %s (a temporary share)\n",
+			o.insns_dir);
+	else if (own_share)
 		rmdir(o.share);
 	return ret;
 }

@@ -1,0 +1,380 @@
+# The insns TCG plugin's tests (check_insns_plugin), sourced by tests/run; needs its expect,
+# $OUTPUT and the repository as the working directory. No VM: user-mode QEMU (qemu-x86_64,
+# from qemu-user, built from the same Debian source as qemu-system-x86) runs static programs
+# with build/lib/insns.so. In user mode one QEMU process emulates one guest process, so the
+# exact-count checks use tests/insns/loop.c marking its own window (`insns-loop --mark N`);
+# `insns-mark run` is checked for its document (its child runs outside this emulation).
+# Standalone: bash -c '. tests/run --source && . tests/insns.sh && check_insns_plugin'
+# check_insns_testhost (at the end) boots test hosts with `testhost --insns` (system mode):
+#   bash -c '. tests/run --source && check_insns_testhost'
+
+# insns_run OUTDIR [PLUGIN-ARGS] -- PROGRAM ARGS...: PROGRAM under qemu-x86_64 with the plugin.
+insns_run() {
+	local out=$1 args=""
+	shift
+	while [ "$1" != -- ]; do args+=",$1"; shift; done
+	shift
+	rm -rf "$out" && mkdir -p "$out" || return 1
+	qemu-x86_64 -plugin "$OUTPUT/lib/insns.so,outdir=$out$args" "$@" >/dev/null
+}
+
+# jq_quiet ARGS...: jq's status without its output (expect's message stays on stdout)
+jq_quiet() { jq "$@" >/dev/null; }
+
+# insns_doc FILE JQ: a value of a window's document
+insns_doc() { jq -r "$2" "$1"; }
+
+# insns_ranges_reload DIR LOOP N WANT: the ranges file read again at a window's start when it
+# changed (check_insns_plugin; DIR/ranges from nm, WANT the loop function's count).
+insns_ranges_reload() {
+	local t=$1 loop=$2 n=$3 want=$4 r=$1/reload.ranges rc=0 s e ms me w main
+	read -r _ s e < <(grep '^insns_loop ' "$t/ranges")
+	read -r _ ms me < <(grep '^main ' "$t/ranges")
+	# After window 1: the file appears (renamed into place); 2: rewritten in place (same
+	# inode, another size and mtime); 3: unchanged; 4: a malformed line (refused: window 5
+	# keeps window 4's set); 5: removed.
+	cat >"$t/between" <<-EOF
+		case \$INSNS_LOOP_WINDOW in
+		1) echo "first $s $e" >"$r.tmp" && mv "$r.tmp" "$r" ;;
+		2) echo "second $s $e" >"$r" ;;
+		4) echo "broken $s" >"$r.tmp" && mv "$r.tmp" "$r" ;;
+		5) rm "$r" ;;
+		esac
+	EOF
+	rm -f "$r"
+	insns_run "$t/i" ranges="$r" "range=main:$ms:$me" -- "$loop" --mark --between ". $t/between" "$n" 6 || rc=1
+	for w in 1 2 3 4 5 6; do
+		jq -c '{window, buckets, files: [.params.ranges_files[] | {present, ino, size, ranges, loaded_at_window}],
+			reloads: .params.ranges_reloads, error: .params.ranges_error}' "$t/i/$w.json"
+	done
+	main=$(insns_doc "$t/e/1.json" .buckets.main)
+	expect "window 1: the file absent since load: only range= main ($main)" \
+		jq_quiet -e --argjson m "$main" '.buckets == {main: $m} and .params.ranges_files[0].present == false
+			and .params.ranges_reloads == 0' "$t/i/1.json" || rc=1
+	expect "window 2: the file read at its start: bucket first = $want, main = $main" \
+		jq_quiet -e --argjson w "$want" --argjson m "$main" '.buckets == {first: $w, main: $m}
+			and .params.ranges_files[0].present and .params.ranges_files[0].loaded_at_window == 2
+			and .params.ranges_reloads == 1 and .params.ranges == 2' "$t/i/2.json" || rc=1
+	expect "window 3: rewritten in place (the same inode): bucket second = $want, no first" \
+		jq_quiet -e --argjson w "$want" --argjson m "$main" --slurpfile p "$t/i/2.json" '.buckets == {second: $w, main: $m}
+			and .params.ranges_files[0].ino == $p[0].params.ranges_files[0].ino
+			and .params.ranges_files[0].loaded_at_window == 3 and .params.ranges_reloads == 2' "$t/i/3.json" || rc=1
+	expect "window 4: unchanged, not read again" \
+		jq_quiet -e --argjson w "$want" --argjson m "$main" '.buckets == {second: $w, main: $m}
+			and .params.ranges_files[0].loaded_at_window == 3 and .params.ranges_reloads == 2
+			and .params.ranges_error == null' "$t/i/4.json" || rc=1
+	expect "window 5: a malformed file refused, window 4's set kept, the error said" \
+		jq_quiet -e --argjson w "$want" --argjson m "$main" '.buckets == {second: $w, main: $m}
+			and .params.ranges_files[0].loaded_at_window == 3 and .params.ranges_reloads == 2
+			and (.params.ranges_error | test("reload.ranges:1: not NAME START END"))' "$t/i/5.json" || rc=1
+	expect "window 6: the file removed: only main again, the error gone" \
+		jq_quiet -e --argjson m "$main" '.buckets == {main: $m} and .params.ranges_files[0].present == false
+			and .params.ranges_files[0].loaded_at_window == 6 and .params.ranges_reloads == 3
+			and .params.ranges_error == null' "$t/i/6.json" || rc=1
+	expect "every window counted the same total" \
+		test "$(cat "$t/i"/[1-6].json | jq -s -c '[.[].total.all] | unique | length')" = 1 || rc=1
+	# With threads: the vCPU slots that window 1's threads left move to the new set as well.
+	echo "first $s $e" >"$r.later"
+	rm -f "$r"
+	insns_run "$t/i2" ranges="$r" -- "$loop" --mark --threads 2 --between "mv '$r.later' '$r'" "$n" 2 || rc=1
+	jq -c '{window, vcpus, buckets}' "$t/i2/2.json"
+	expect "2 threads, the file appearing between two windows: window 2's bucket first = 2 x $want" \
+		jq_quiet -e --argjson w "$want" '.buckets.first == 2 * $w and .params.ranges_reloads == 1' "$t/i2/2.json" || rc=1
+	return $rc
+}
+
+# insns_ranges_script DIR LOOP: tcgplugin/insns-ranges on a fixture kallsyms (unsorted, as
+# kallsyms is across modules), vmallocinfo (kvm's text area ending inside kvm_b's span to the
+# next symbol) and L2 kernel (an ELF whose code sits at vmlinux's addresses: a sized function
+# over one slow path, an unsized label inside another, an executable section without
+# symbols over a third).
+insns_ranges_script() {
+	local t=$1 loop=$2 d=$1/ir rc=0 out status
+	mkdir -p "$d"
+	cat >"$d/kallsyms" <<-'EOF'
+		ffffffffa0000080 t __pfx_kvm_b	[kvm]
+		ffffffffa0000090 T kvm_b	[kvm]
+		ffffffffa0000000 t __pfx_kvm_a	[kvm]
+		ffffffffa0000010 t kvm_a	[kvm]
+		ffffffffa0000010 t kvm_a_alias	[kvm]
+		ffffffffa0000100 d kvm_data	[kvm]
+		ffffffff81000000 T _stext
+		ffffffff81000100 T queued_spin_lock_slowpath
+		ffffffff81000200 T queued_write_lock_slowpath
+		ffffffff81000300 T other_vmlinux_fn
+		ffffffff81000400 T queued_read_lock_slowpath
+		ffffffff81000480 t __pfx_next
+		ffffffff81000490 t next
+		ffffffff81000500 T native_queued_spin_lock_slowpath
+		ffffffff81000580 t after_native
+		ffffffff82000000 D some_data
+		ffffffffa0001000 t svm_x	[kvm_amd]
+		ffffffffa0001040 t foo	[other]
+		ffffffffa0001080 t vmx_y	[kvm_intel]
+	EOF
+	cat >"$d/vmallocinfo" <<-'EOF'
+		0xffffc90000000000-0xffffc90000005000   20480 irq_init_percpu_irqstack+0xed/0x120 vmap
+		0xffffffffa0000000-0xffffffffa00000f0     240 execmem_vmalloc+0x5c/0x80 pages=1 vmalloc N0=1
+		0x00000000deadbeef-0x00000000feedf00d    8192 hashed
+	EOF
+	cat >"$d/l2.s" <<-'EOF'
+		.text
+		.globl l2_big
+		.type l2_big, @function
+		l2_big:
+		.fill 0x180, 1, 0x90
+		.size l2_big, 0x180
+		.fill 0x2d0, 1, 0xcc
+		.globl l2_label
+		l2_label:
+		ret
+		.section .altinstr_aux, "ax"
+		.fill 16, 1, 0x90
+	EOF
+	as "$d/l2.s" -o "$d/l2.o" && ld -Ttext=0xffffffff81000000 --section-start=.altinstr_aux=0xffffffff81000520 \
+		-e l2_big "$d/l2.o" -o "$d/l2" || return 1
+	tcgplugin/insns-ranges --kallsyms "$d/kallsyms" --vmallocinfo "$d/vmallocinfo" --l2-vmlinux "$d/l2" "$d" || return 1
+	cat "$d/ranges"
+	expect "the ranges: kvm_a to kvm_b's padding, kvm_b to its vmalloc area's end, svm_x to the next module's symbol, queued_write_lock_slowpath" \
+		test "$(grep -v '^#' "$d/ranges" | tr '\n' ';')" = "queued_write_lock_slowpath ffffffff81000200 ffffffff81000300;kvm_a ffffffffa0000010 ffffffffa0000080;kvm_b ffffffffa0000090 ffffffffa00000f0;svm_x ffffffffa0001000 ffffffffa0001040;" || rc=1
+	expect "the slow paths under the L2 kernel's code dropped, each saying what it overlaps" \
+		test "$(grep -c -e '^# dropped queued_spin_lock_slowpath .* l2_big \[ffffffff81000000, +0x0*180)$' \
+			-e '^# dropped queued_read_lock_slowpath .* l2_label \[ffffffff81000450, +0x1)$' \
+			-e '^# dropped native_queued_spin_lock_slowpath .* section:.altinstr_aux \[ffffffff81000520, +0x0*10)$' \
+			"$d/ranges")" = 3 || rc=1
+	expect "the last symbol (no next one) said, not a range" grep -q '^# no next symbol: vmx_y ' "$d/ranges" || rc=1
+	expect "written atomically: nothing else left in the directory ($(ls -A "$d" | tr '\n' ' '))" \
+		test "$(ls -A "$d" | tr '\n' ' ')" = "kallsyms l2 l2.o l2.s ranges vmallocinfo " || rc=1
+	insns_run "$t/j" ranges="$d/ranges" -- "$loop" --mark 10 || rc=1
+	expect "the plugin takes the file: 4 ranges, 4 buckets" \
+		jq_quiet -e '.params.ranges == 4 and .params.buckets == 4' "$t/j/1.json" || rc=1
+	tcgplugin/insns-ranges --kallsyms "$d/kallsyms" --vmallocinfo "$d/none" --l2-vmlinux "$d/none" "$d" || return 1
+	expect "without an L2 kernel: the vmlinux ranges kept, unchecked, and the header says so" \
+		test "$(grep -c '_lock_slowpath ' "$d/ranges")" = 4 -a -n "$(grep "^# no L2 kernel at $d/none" "$d/ranges")" || rc=1
+	expect "without vmallocinfo: kvm_b to the next symbol, and the header says so" \
+		test -n "$(grep '^kvm_b ffffffffa0000090 ffffffffa0000100$' "$d/ranges")" -a -n "$(grep "^# no $d/none: " "$d/ranges")" || rc=1
+	sed 's/^ffff[0-9a-f]*/0000000000000000/' "$d/kallsyms" >"$d/zero"
+	out=$(tcgplugin/insns-ranges --kallsyms "$d/zero" --vmallocinfo "$d/vmallocinfo" "$d" 2>&1); status=$?
+	expect "kallsyms without addresses (not root): exit 1 naming it, got $status: $out" \
+		test $status -eq 1 -a -n "$(grep 'shows no addresses' <<<"$out")" || rc=1
+	return $rc
+}
+
+check_insns_plugin() {
+	local t loop=$OUTPUT/bin/insns-loop mark=$OUTPUT/bin/insns-mark rc=0
+	local n=1000000 per target jne body fn c1 c2 d1 d2 want start end a out status big=200000000
+	command -v qemu-x86_64 >/dev/null || { echo "expected: qemu-x86_64 (qemu-user): run 'sudo make deps'"; return 1; }
+	make --no-print-directory OUTPUT="$OUTPUT" insns || return 1
+	t=$(mktemp -d /var/tmp/mmuscope-insns.XXXXXX)
+
+	# The loop's instructions per iteration, from its disassembly: from the jnz's target to it.
+	objdump -d --no-show-raw-insn "$loop" | awk '/<insns_loop>:/,/^$/' | grep -E '^ +[0-9a-f]+:' >"$t/dis"
+	cat "$t/dis"
+	jne=$(grep -E '\sj(ne|nz)\s' "$t/dis" | awk '{print $1}' | tr -d :)
+	target=$(grep -E '\sj(ne|nz)\s' "$t/dis" | awk '{print $3}')
+	per=0
+	while read -r a _; do
+		a=${a%:}
+		[ $((16#$a)) -ge $((16#$target)) ] && [ $((16#$a)) -le $((16#$jne)) ] && per=$((per + 1))
+	done <"$t/dis"
+	fn=$(wc -l <"$t/dis")
+	body=$((fn - per))	# the function's instructions outside the loop: executed once
+	echo "insns_loop: $fn instructions, $per per iteration, $body once"
+	expect "a loop of 4 instructions per iteration in insns_loop (tests/insns/loop.c), got $per of $fn" \
+		test "$per" -eq 4 -a "$fn" -eq 8 || rc=1
+
+	# (a) Nothing is written without markers, nor for a start without end or an end alone.
+	insns_run "$t/a" -- "$loop" 1000 || rc=1
+	insns_run "$t/a2" -- "$mark" start || rc=1
+	insns_run "$t/a3" -- "$mark" end || rc=1
+	expect "no document without markers: $(ls -A "$t/a" "$t/a2" "$t/a3" | tr '\n' ' ')" \
+		test -z "$(ls -A "$t/a")$(ls -A "$t/a2")$(ls -A "$t/a3")" || rc=1
+
+	# (b) insns-mark run: window 1's document, user instructions only (user mode).
+	insns_run "$t/b" -- "$mark" run -- "$loop" 1000 || rc=1
+	cat "$t/b/1.json"
+	expect "insns-mark run wrote 1.json and last.json, nothing else: $(ls -A "$t/b" | tr '\n' ' ')" \
+		test "$(ls -A "$t/b" | tr '\n' ' ')" = "1.json last.json " || rc=1
+	expect "the document: schema mmuscope.insns/1, window 1, user > 0, kernel == 0, total = user = the vCPUs' sum" \
+		jq_quiet -e '.schema == "mmuscope.insns/1" and .window == 1 and .total.user > 0 and .total.kernel == 0
+			and .total.all == .total.user and ([.vcpus[].user] | add) == .total.user
+			and .params.outdir != null and .params.plugin_api == 1' "$t/b/1.json" || rc=1
+	expect "last.json is 1.json" cmp -s "$t/b/1.json" "$t/b/last.json" || rc=1
+	insns_run "$t/b2" -- "$mark" run -- "$loop" 1000 || rc=1
+	expect "insns-mark run twice: the same counts" \
+		test "$(jq -c '[.vcpus, .total]' "$t/b/1.json")" = "$(jq -c '[.vcpus, .total]' "$t/b2/1.json")" || rc=1
+	"$mark" run -- sh -c 'exit 3'
+	expect "insns-mark run exits with its command's status (3), got $?" test $? -eq 3 || rc=1
+
+	# (c) Linear in N: count(2N) - count(N) = N x per, exactly (user mode is deterministic).
+	insns_run "$t/c1" -- "$loop" --mark $n || rc=1
+	insns_run "$t/c2" -- "$loop" --mark $((2 * n)) || rc=1
+	c1=$(insns_doc "$t/c1/1.json" .total.all) c2=$(insns_doc "$t/c2/1.json" .total.all)
+	echo "count($n) = $c1, count($((2 * n))) = $c2, difference $((c2 - c1)), expected $((n * per))"
+	expect "count(2N) - count(N) = N x $per: $c2 - $c1 = $((c2 - c1)), not $((n * per))" \
+		test $((c2 - c1)) -eq $((n * per)) || rc=1
+	expect "user only, on one vCPU" jq_quiet -e '.total.kernel == 0 and (.vcpus | length) == 1' "$t/c1/1.json" || rc=1
+
+	# (d) Two identical runs: identical counts.
+	insns_run "$t/d" -- "$loop" --mark $n || rc=1
+	d1=$(jq -c '[.vcpus, .total, .buckets]' "$t/c1/1.json") d2=$(jq -c '[.vcpus, .total, .buckets]' "$t/d/1.json")
+	expect "identical runs, identical counts: $d1 vs $d2" test "$d1" = "$d2" || rc=1
+
+	# (e) Buckets, as a test host's kallsyms would give them: every text symbol of the
+	# program from nm, from its address to the next symbol's. The loop function's holds
+	# exactly its instructions, 4 + 4N; all of them add up to the window's total.
+	nm -n "$loop" | awk '$2 ~ /^[TtWw]$/ {if (prev != "") print prev, pa, $1; prev = $3; pa = $1}' >"$t/ranges"
+	echo "$(wc -l <"$t/ranges") ranges, $(awk '{print $1}' "$t/ranges" | sort -u | wc -l) names; $(grep -E '^(insns_loop|main|run) ' "$t/ranges" | tr '\n' ';')"
+	insns_run "$t/e" ranges="$t/ranges" -- "$loop" --mark $n || rc=1
+	want=$((body + per * n))
+	jq -c '{total, buckets: (.buckets | with_entries(select(.value > 0))), params: {ranges: .params.ranges, buckets: .params.buckets}}' "$t/e/1.json"
+	expect "bucket insns_loop = $want exactly, got $(insns_doc "$t/e/1.json" .buckets.insns_loop)" \
+		test "$(insns_doc "$t/e/1.json" .buckets.insns_loop)" = "$want" || rc=1
+	expect "the buckets add up to the window's total, which ranges do not change ($c1)" \
+		jq_quiet -e --argjson c "$c1" '([.buckets[]] | add) == .total.all and .total.all == $c' "$t/e/1.json" || rc=1
+	read -r _ start end < <(grep '^insns_loop ' "$t/ranges")
+	insns_run "$t/e2" "range=loop:$start:$end" -- "$loop" --mark $n || rc=1
+	expect "range=loop:$start:$end: the same $want" test "$(insns_doc "$t/e2/1.json" .buckets.loop)" = "$want" || rc=1
+	printf 'a 1000 2000\nb 1fff 3000\n' >"$t/overlap"
+	out=$(qemu-x86_64 -plugin "$OUTPUT/lib/insns.so,outdir=$t/x,ranges=$t/overlap" "$loop" 1 2>&1); status=$?
+	echo "$out"
+	expect "overlapping ranges: the plugin refuses to load (exit $status), naming them" \
+		test $status -ne 0 -a -n "$(grep 'ranges a .* and b .* overlap' <<<"$out")" || rc=1
+
+	# Windows one after the other (each start and end flushes): the same count each time.
+	insns_run "$t/f" -- "$loop" --mark $n 3 || rc=1
+	expect "3 windows: 1.json 2.json 3.json last.json" \
+		test "$(ls -A "$t/f" | tr '\n' ' ')" = "1.json 2.json 3.json last.json " || rc=1
+	expect "each window counts the same as a single one ($c1)" \
+		test "$(cat "$t/f"/[123].json | jq -s -c '[.[].total.all] | unique')" = "[$c1]" || rc=1
+	expect "last.json is window 3" cmp -s "$t/f/3.json" "$t/f/last.json" || rc=1
+
+	# Ranges that arrive after load (kvm.ko in a test host): ranges=FILE absent at load, then
+	# written, rewritten, broken and removed between windows (loop --between, outside them);
+	# each window's buckets follow the file as it was at its start. range=main:... stays in
+	# every set: what a window counted before its start's flush (the rest of the marker's TB,
+	# in main) moves to the new set's bucket of that name.
+	insns_ranges_reload "$t" "$loop" $n "$want" || rc=1
+
+	# tcgplugin/insns-ranges on a fixture kallsyms: what a test host writes once KVM is loaded.
+	insns_ranges_script "$t" "$loop" || rc=1
+
+	# Threads (vCPUs running in parallel: qemu-x86_64 runs each guest thread on its own),
+	# created inside the window: each vCPU's count is its own, exactly.
+	insns_run "$t/h" ranges="$t/ranges" -- "$loop" --mark --threads 2 $n || rc=1
+	jq -c '{vcpus, total, insns_loop: .buckets.insns_loop}' "$t/h/1.json"
+	# (A thread that ends before the next starts leaves it its vCPU index: both then count
+	# on one index.)
+	expect "2 threads: bucket insns_loop = 2 x $want, the vCPUs add up to the total, the threads' vCPUs ran the loops" \
+		jq_quiet -e --argjson w "$want" '.buckets.insns_loop == 2 * $w and ([.vcpus[].user] | add) == .total.all
+			and ([.vcpus[] | select(.vcpu != 0) | .user] | add) >= 2 * $w
+			and ([.vcpus[] | select(.vcpu == 0) | .user] | add) < $w' "$t/h/1.json" || rc=1
+
+	# What the plugin costs (logged, not asserted): CPU time of $big iterations (one TB each)
+	# without the plugin, with it but no window, and inside a window.
+	local TIMEFORMAT='%U+%S s CPU'
+	echo "cost: no plugin: $( { time qemu-x86_64 "$loop" $big >/dev/null; } 2>&1)"
+	echo "cost: plugin, no window: $( { time insns_run "$t/g1" -- "$loop" $big; } 2>&1)"
+	echo "cost: plugin, inside a window: $( { time insns_run "$t/g2" -- "$loop" --mark $big; } 2>&1)" \
+		"($(insns_doc "$t/g2/1.json" .total.all) instructions)"
+	rm -rf "$t"
+	return $rc
+}
+
+# --- in a test host (system mode, the shadow MMU; not part of `all` yet) -------------------
+# check_insns_testhost: `testhost --insns` boots the baseline kernel with the plugin (TCG,
+# thread=multi), guest-init writes SHARE/insns/ranges once KVM is loaded, and inside one
+# boot (insns_testhost_windows) five windows follow each other:
+#   1. insns-loop --mark N      the ranges of guest-init's file, read at this start (the
+#                               file did not exist when QEMU started)
+#   2. insns-loop --mark N      after the file got insns_loop's range appended (renamed into
+#                               place): read again at this start; bucket insns_loop = 4 + 4N
+#   3. insns-loop --mark 2N     bucket insns_loop = 4 + 8N; user(3) - user(2) = 4N exactly
+#   4. insns-mark run -- dirtylog_vmm -n 7 -m 3 -t: kernel > 0 and KVM's buckets on the
+#      dirty-log and vCPU-run paths > 0 (kvm_get_dirty_log_protect and
+#      kvm_clear_dirty_log_protect are inlined into kvm_vm_ioctl in our 6.12 build)
+#   5. insns-mark run -- insns-loop N: system mode counts the child: insns_loop = 4 + 4N
+# Counts are summed over vCPUs: the loop may move between the two vCPUs, and with
+# thread=multi the vCPU that did not mark joins a window a few TBs late, outside user code
+# (nothing else runs in user mode here), so the user counts stay exact. Then a second,
+# shorter boot with --insns=single (thread=single) runs windows 1-3 with the same checks.
+check_insns_testhost() {
+	local dir dirs=() rc=0 n=1000000 status range threads loop=$OUTPUT/bin/insns-loop
+	make --no-print-directory OUTPUT="$OUTPUT" insns "$OUTPUT/bin/dirtylog_vmm" || return 1
+	# insns_loop's range: a static binary, at the same address in every process
+	range=$(nm -n "$loop" | awk '$2 ~ /^[TtWw]$/ { if (prev == "insns_loop") { print prev, pa, $1; exit } prev = $3; pa = $1 }')
+	echo "range: $range"
+	for threads in multi single; do
+		dir=$(mktemp -d /var/tmp/mmuscope-insns.XXXXXX)
+		dirs+=("$dir")
+		echo "--- testhost --insns=$threads, share $dir"
+		"$TESTHOST" -k "$(bz baseline)" -m shadow --insns=$threads -s "$dir" -t 300 -- \
+			bash -c ". '$MMUSCOPE_ROOT/tests/run' --source && insns_testhost_windows $n '$range' \
+				$([ $threads = multi ] && echo all || echo loop)" 2>"$dir/testhost.err"
+		status=$?
+		cat "$dir/testhost.err"
+		expect "the test host (--insns=$threads): exit 0, got $status" test $status -eq 0 || rc=1
+		expect "booted with the plugin, thread=$threads" grep -q "insns plugin thread=$threads)" "$dir/testhost.err" || rc=1
+		insns_testhost_check "$dir" $n "$([ $threads = multi ] && echo all || echo loop)" || rc=1
+	done
+	if [ $rc -eq 0 ]; then rm -rf "${dirs[@]}"; else echo "kept: ${dirs[*]}"; fi
+	return $rc
+}
+
+# insns_testhost_windows N RANGE all|loop: the windows of check_insns_testhost, inside the
+# test host (MMUSCOPE_INSNS from testhost --insns); "loop": windows 1-3 only.
+insns_testhost_windows() {
+	local n=$1 range=$2 d=${MMUSCOPE_INSNS:-} loop=$OUTPUT/bin/insns-loop mark=$OUTPUT/bin/insns-mark
+	[ -n "$d" ] && [ -s "$d/ranges" ] || { echo "no ranges file ${d:-(MMUSCOPE_INSNS unset)}/ranges from guest-init"; return 1; }
+	cp "$d/ranges" "$d/../ranges.guest-init"
+	"$loop" --mark "$n" || return 1
+	{ cat "$d/ranges"; echo "$range"; } >"$d/ranges.new" && mv "$d/ranges.new" "$d/ranges" || return 1
+	"$loop" --mark "$n" || return 1
+	"$loop" --mark $((2 * n)) || return 1
+	[ "$3" = all ] || return 0
+	"$mark" run -- "$OUTPUT/bin/dirtylog_vmm" -n 7 -m 3 -t >"$d/../vmm.json" || return 1
+	cat "$d/../vmm.json"
+	"$mark" run -- "$loop" "$n"
+}
+
+# insns_testhost_check DIR N all|loop: check_insns_testhost's assertions on DIR/insns/*.json.
+insns_testhost_check() {
+	local dir=$1 n=$2 d=$1/insns rc=0 w u2 u3 want=$((4 + 4 * $2)) b
+	for w in 1 2 3 4 5; do
+		[ -f "$d/$w.json" ] || continue
+		jq -c '{window, vcpus, total, loop: .buckets.insns_loop, nonzero: ([.buckets[] | select(. > 0)] | length),
+			ranges: .params.ranges, reloads: .params.ranges_reloads, file: .params.ranges_files[0]}' "$d/$w.json"
+	done
+	expect "guest-init's ranges: KVM's functions (kvm_vm_ioctl), the rwlock slow paths kept or dropped as L2 overlaps" \
+		test -n "$(grep '^kvm_vm_ioctl ' "$dir/ranges.guest-init" 2>/dev/null)" -a \
+			"$(grep -cE '^(# dropped )?queued_(read|write)_lock_slowpath ' "$dir/ranges.guest-init" 2>/dev/null)" = 2 || rc=1
+	grep '^#' "$dir/ranges.guest-init" 2>/dev/null
+	expect "window 1: the file absent when QEMU started, read at this start (> 1000 ranges), no insns_loop" \
+		jq_quiet -e '.params.ranges > 1000 and .params.ranges_files[0].loaded_at_window == 1
+			and .params.ranges_reloads == 1 and (.buckets | has("kvm_vm_ioctl") and (has("insns_loop") | not))' \
+		"$d/1.json" || rc=1
+	expect "window 2: the file read again (insns_loop appended): bucket insns_loop = $want, summed over vCPUs" \
+		jq_quiet -e --argjson w $want '.buckets.insns_loop == $w and .params.ranges_files[0].loaded_at_window == 2
+			and .params.ranges_reloads == 2 and ([.vcpus[].user] | add) == .total.user' "$d/2.json" || rc=1
+	expect "window 3: bucket insns_loop = $((4 + 8 * n)), the file not read again" \
+		jq_quiet -e --argjson w $((4 + 8 * n)) '.buckets.insns_loop == $w and .params.ranges_reloads == 2' "$d/3.json" || rc=1
+	u2=$(jq .total.user "$d/2.json") u3=$(jq .total.user "$d/3.json")
+	echo "user(N) = $u2, user(2N) = $u3, difference $((u3 - u2)), expected $((4 * n))"
+	expect "user(2N) - user(N) = 4N: $u3 - $u2 = $((u3 - u2)), not $((4 * n))" test $((u3 - u2)) -eq $((4 * n)) || rc=1
+	[ "$3" = all ] || return $rc
+	expect "window 4 (dirtylog_vmm): kernel > 0, and user > 0" \
+		jq_quiet -e '.total.kernel > 0 and .total.user > 0' "$d/4.json" || rc=1
+	for b in kvm_vm_ioctl kvm_vcpu_ioctl kvm_arch_vcpu_ioctl_run kvm_arch_sync_dirty_log \
+		kvm_arch_mmu_enable_log_dirty_pt_masked kvm_mmu_page_fault; do
+		expect "window 4: bucket $b > 0, got $(jq ".buckets.$b" "$d/4.json")" \
+			jq_quiet -e ".buckets.$b > 0" "$d/4.json" || rc=1
+	done
+	expect "window 4: the vendor module's vCPU run > 0 (svm_vcpu_run or vmx_vcpu_run)" \
+		jq_quiet -e '(.buckets.svm_vcpu_run // 0) + (.buckets.vmx_vcpu_run // 0) > 0' "$d/4.json" || rc=1
+	jq -c '.buckets | to_entries | map(select(.value > 0)) | sort_by(-.value) | .[:15] | from_entries' "$d/4.json"
+	expect "window 5 (insns-mark run -- insns-loop N: the child counted in system mode): insns_loop = $want" \
+		jq_quiet -e --argjson w $want '.buckets.insns_loop == $w' "$d/5.json" || rc=1
+	expect "window 5: more user instructions than window 2 (fork, exec, the loop's start-up)" \
+		test "$(jq .total.user "$d/5.json")" -gt "$u2" || rc=1
+	return $rc
+}

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The insns plugin's test program (tests/insns.sh): insns_loop(n) executes exactly
+ * 4 + 4n instructions for n >= 1 (xor, test, jz; n x {add, nop, dec, jnz}; ret), written in
+ * assembly so that no compiler changes it.
+ *   loop [--mark] [--threads T] [--between CMD] N [WINDOWS]
+ * runs insns_loop(N); --mark: inside a window that this process marks (start; insns_loop(N);
+ * end), for user-mode QEMU, where `insns-mark run` cannot see its child; WINDOWS such windows
+ * one after the other; --threads T: T threads created inside the window each run
+ * insns_loop(N) (T vCPUs under qemu-x86_64), joined before its end; --between CMD: between
+ * two windows, outside both, run the shell command CMD with INSNS_LOOP_WINDOW set to the
+ * number of windows done (under qemu-x86_64 the shell runs natively, not counted); a CMD
+ * that fails stops the program (exit 1).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "insns-mark.h"
+
+unsigned long insns_loop(unsigned long n);
+__asm__(".text\n"
+	".globl insns_loop\n"
+	".type insns_loop, @function\n"
+	"insns_loop:\n"
+	"	xor %eax, %eax\n"
+	"	test %rdi, %rdi\n"
+	"	jz 2f\n"
+	"1:	add %rdi, %rax\n"
+	"	nop\n"
+	"	dec %rdi\n"
+	"	jnz 1b\n"
+	"2:	ret\n"
+	".size insns_loop, .-insns_loop\n"
+	/* the next symbol, so that nm gives the loop's end */
+	".globl insns_loop_end\n"
+	".type insns_loop_end, @function\n"
+	"insns_loop_end:\n"
+	"	ret\n"
+	".size insns_loop_end, .-insns_loop_end\n");
+
+static unsigned long n;
+
+static void *thread_loop(void *sum)
+{
+	*(unsigned long *)sum = insns_loop(n);
+	return NULL;
+}
+
+static unsigned long run(long threads)
+{
+	pthread_t tid[64];
+	unsigned long sums[64], sum = 0;
+
+	if (!threads)
+		return insns_loop(n);
+	for (long i = 0; i < threads; i++)
+		if (pthread_create(&tid[i], NULL, thread_loop, &sums[i]))
+			exit(1);
+	for (long i = 0; i < threads; i++) {
+		pthread_join(tid[i], NULL);
+		sum += sums[i];
+	}
+	return sum;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1, mark = 0;
+	const char *between = NULL;
+	long windows = 1, threads = 0;
+	unsigned long sum = 0;
+
+	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--mark"))
+			mark = 1;
+		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+			threads = strtol(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--between") && i + 1 < argc)
+			between = argv[++i];
+		else
+			break;
+	}
+	if (i >= argc || argc - i > 2 || threads < 0 || threads > 64) {
+		fprintf(stderr, "usage: loop [--mark] [--threads T<=64] [--between CMD] N [WINDOWS]\n");
+		return 2;
+	}
+	n = strtoul(argv[i], NULL, 0);
+	if (argc - i == 2)
+		windows = strtol(argv[i + 1], NULL, 0);
+	for (long w = 0; w < windows; w++) {
+		if (between && w > 0) {
+			char done[32];
+			int status;
+
+			snprintf(done, sizeof(done), "%ld", w);
+			setenv("INSNS_LOOP_WINDOW", done, 1);
+			fflush(NULL);
+			status = system(between);
+			if (status) {
+				fprintf(stderr, "loop: --between '%s' after window %ld: status %d\n",
+					between, w, status);
+				return 1;
+			}
+		}
+		if (mark)
+			insns_mark_start();
+		sum += run(threads);
+		if (mark)
+			insns_mark_end();
+	}
+	printf("%lu\n", sum);
+	return 0;
+}
