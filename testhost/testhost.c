@@ -58,6 +58,7 @@ struct opts {
 	const char *share;
 	const char *console;
 	const char *append;
+	const char *cpu;	/* --cpu: QEMU's -cpu under TCG */
 	const char *mem;
 	const char *accel;
 	const char *workdir;
@@ -107,6 +108,9 @@ static void usage(FILE *f)
 "      --mem=SIZE         guest memory (default 6G)\n"
 "      --smp=N            vCPUs (default: host CPUs; 1 for tdp modes under TCG)\n"
 "      --accel=A          auto, tcg or kvm (default auto: kvm only if /proc/cpuinfo has vmx/svm)\n"
+"      --cpu=MODEL        QEMU's CPU model under TCG (default max,la57=off: 4-level paging;\n"
+"                         with LA57 a debug kernel's boot reported a false KASAN\n"
+"                         wild-memory-access about once in five boots, see the README)\n"
 "      --print-smp        print the vCPUs a test host of MODE would get here and exit\n"
 "                         (no kernel or command needed; ci/bench boots two side by side\n"
 "                         when they fit in the host's CPUs)\n"
@@ -436,7 +440,16 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 	} else {
 		argv[n++] = "-accel";
 		argv[n++] = o->insns && !strcmp(o->insns, "single") ? "tcg,thread=single" : "tcg,thread=multi";
-		argv[n++] = "-cpu"; argv[n++] = "max";
+		/*
+		 * No LA57: in 6.12 pgtable_l5_enabled() reads X86_FEATURE_LA57 from
+		 * boot_cpu_data until alternatives are patched, and identify_boot_cpu()
+		 * zeroes those bits and reads CPUID again with interrupts on. An interrupt
+		 * in between sees 4-level paging, so KASAN's addr_has_metadata() takes the
+		 * 5-level direct map (0xff11...) for a wild address: a false "BUG: KASAN:
+		 * wild-memory-access in rcu_is_watching" from lockdep's irq entry, about once
+		 * in five debug boots. 4-level paging is also what most real hosts run.
+		 */
+		argv[n++] = "-cpu"; argv[n++] = o->cpu ? o->cpu : "max,la57=off";
 	}
 	if (o->insns) {
 		argv[n++] = "-plugin";
@@ -562,6 +575,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "mem", required_argument, NULL, 'M' },
 		{ "smp", required_argument, NULL, 'S' },
 		{ "accel", required_argument, NULL, 'A' },
+		{ "cpu", required_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "print-smp", no_argument, NULL, 'P' },
 		{ "insns", optional_argument, NULL, 'N' },
@@ -588,6 +602,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case 'a': o->append = optarg; break;
 		case 'M': o->mem = optarg; break;
 		case 'A': o->accel = optarg; break;
+		case 'U': o->cpu = optarg; break;
 		case 'v': o->verbose = true; break;
 		case 'P': print_smp = true; break;
 		case 'N': o->insns = optarg ? optarg : "multi"; break;
