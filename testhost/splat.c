@@ -91,3 +91,32 @@ bool splat_is_hang(const char *line)
 
 	return i >= 0 && splats[i].hang;
 }
+
+/*
+ * 6.12 with 5-level paging: until alternatives are patched, pgtable_l5_enabled() reads
+ * X86_FEATURE_LA57 from boot_cpu_data, which identify_boot_cpu() zeroes and fills again
+ * with interrupts on; an interrupt in between makes KASAN's addr_has_metadata() take the
+ * 5-level direct map (0xff11...) for a wild address. Recognised by the header and the
+ * CPU identification in the report's trace.
+ */
+static bool la57_identify_kasan(char *const *lines, unsigned int n)
+{
+	bool identify = false;
+
+	if (!n || strncmp(splat_strip_time(lines[0]), "BUG: KASAN: wild-memory-access in rcu_is_watching", 49))
+		return false;
+	for (unsigned int i = 1; i < n; i++)
+		if (strstr(lines[i], "cpu_detect") || strstr(lines[i], "identify_cpu") ||
+		    strstr(lines[i], "identify_boot_cpu") || strstr(lines[i], "generic_identify"))
+			identify = true;
+	return identify;
+}
+
+const char *splat_known(char *const *lines, unsigned int nlines)
+{
+	if (la57_identify_kasan(lines, nlines))
+		return "the known false KASAN report of a boot with 5-level paging (an interrupt "
+		       "while identify_boot_cpu() re-reads the CPU's features; README: The test "
+		       "host): boot without LA57 (testhost's default --cpu)";
+	return NULL;
+}

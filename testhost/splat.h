@@ -15,6 +15,13 @@ const char *splat_kind(const char *line);
  */
 bool splat_is_hang(const char *line);
 
+/*
+ * A known report that is not a bug of the kernel under test but of how it was booted: what
+ * it is and what to do, or NULL. @lines: the report as the console printed it, its header
+ * line first.
+ */
+const char *splat_known(char *const *lines, unsigned int nlines);
+
 /* Strip the "[   12.345678] " printk timestamp, if any: returns a pointer into line. */
 const char *splat_strip_time(const char *line);
 

@@ -809,6 +809,8 @@ int main(int argc, char **argv)
 			con.splat_hang ? "guest hang: " : "", con.splat_kind, o.console);
 		for (unsigned int i = 0; i < con.nsplat; i++)
 			fprintf(stderr, "  | %s\n", con.splat[i]);
+		if (splat_known(con.splat, con.nsplat))
+			fprintf(stderr, "testhost: this is %s\n", splat_known(con.splat, con.nsplat));
 		ret = con.splat_hang ? TH_EXIT_TIMEOUT : TH_EXIT_SPLAT;
 	} else if (exiting) {
 		ret = 128 + exiting;

@@ -57,6 +57,37 @@ static void ignores_ordinary_lines(void **state)
 	assert_null(splat_kind(""));
 }
 
+/* [debugboot]: the report of a debug boot with LA57, as the console printed it (2026-12-07). */
+static void names_the_known_la57_report(void **state)
+{
+	char *report[] = {
+		"[    4.912345] BUG: KASAN: wild-memory-access in rcu_is_watching+0x20/0x40",
+		"[    4.912350] Read of size 4 at addr ff11000189635380 by task swapper/0/0",
+		"[    4.912360]  kasan_report+0xc1/0x100",
+		"[    4.912361]  rcu_is_watching+0x20/0x40",
+		"[    4.912362]  trace_hardirqs_off_finish+0x37/0x60",
+		"[    4.912363]  irqentry_enter+0x2c/0x50",
+		"[    4.912364]  common_interrupt+0x1a/0xa0",
+		"[    4.912365]  asm_common_interrupt+0x26/0x40",
+		"[    4.912366] RIP: 0010:cpu_detect+0x88/0x140",
+	};
+	char *other[] = {
+		"[    9.1] BUG: KASAN: wild-memory-access in rcu_is_watching+0x20/0x40",
+		"[    9.2]  kvm_mmu_page_fault+0x11/0x300 [kvm]",
+	};
+	char *uaf[] = {
+		"[    9.1] BUG: KASAN: slab-use-after-free in identify_cpu+0x20/0x40",
+	};
+
+	(void)state;
+	assert_non_null(splat_known(report, 9));
+	assert_non_null(strstr(splat_known(report, 9), "5-level paging"));
+	assert_null(splat_known(report, 1));	/* no trace seen: cannot tell */
+	assert_null(splat_known(other, 2));
+	assert_null(splat_known(uaf, 1));
+	assert_null(splat_known(report, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -64,6 +95,7 @@ int main(void)
 		cmocka_unit_test(recognises_splats),
 		cmocka_unit_test(tells_hangs_from_bugs),
 		cmocka_unit_test(ignores_ordinary_lines),
+		cmocka_unit_test(names_the_known_la57_report),
 	};
 
 	return cmocka_run_group_tests_name("splat", tests, NULL, NULL);
