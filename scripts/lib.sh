@@ -82,6 +82,15 @@ profile_workloads() {
 	done <"$list"
 }
 
+# workload_reps NAME: the timed repetitions of workload NAME: the profile's REPS, or its
+# REPS_<NAME> (the name's other characters than letters and digits as _, e.g.
+# REPS_migrate_cancel_thp=6) for a workload too noisy for the gate at REPS; MMUSCOPE_REPS
+# (ci/ab) overrides both. Needs the profile's .conf sourced.
+workload_reps() {
+	local v="REPS_${1//[^A-Za-z0-9]/_}"
+	echo "${MMUSCOPE_REPS:-${!v:-$REPS}}"
+}
+
 # profile_has_guests: whether the workloads of $list (profile_files) boot workload guests.
 profile_has_guests() {
 	profile_workloads | cut -f5 | grep -qE '^(l2run|l2migrate|l2kernbench)( |$)'
