@@ -106,7 +106,8 @@ $(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) | $(OUTPUT)/ob
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ianalysis -c $< -o $@
 
-$(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/stats.o $(OUTPUT)/obj/analysis/resultset.o | $(OUTPUT)/bin
+$(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/stats.o $(OUTPUT)/obj/analysis/resultset.o \
+		$(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
@@ -193,7 +194,7 @@ stress: $(TESTHOST) kernel tools guest
 		$(abspath testhost/stress) $(SECS) $(STRESS_OUT)/result.json
 
 # --- tests ----------------------------------------------------------------------------------
-UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats
+UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats $(OUTPUT)/bin/test_metricpath
 TEST_PROGS := $(OUTPUT)/bin/dirtylog_vmm
 
 $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
@@ -210,11 +211,15 @@ $(OUTPUT)/bin/test_loader: $(OUTPUT)/obj/tests/test_loader.o $(OUTPUT)/obj/loade
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
 
 $(OUTPUT)/obj/tests/test_loader.o: CFLAGS += -Iloader
-$(OUTPUT)/obj/tests/test_stats.o: CFLAGS += -Ianalysis
+$(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/tests/test_metricpath.o: CFLAGS += -Ianalysis
 
 $(OUTPUT)/bin/test_stats: $(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -lgsl -lgslcblas -lm -o $@
+
+$(OUTPUT)/bin/test_metricpath: $(OUTPUT)/obj/tests/test_metricpath.o $(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -ljson-c -o $@
 
 # A tiny VMM that the probe tests check the probes against.
 $(OUTPUT)/bin/dirtylog_vmm: tests/dirtylog_vmm.c | $(OUTPUT)/bin

@@ -10,8 +10,11 @@
  * new/base, Welch's p-value and a mark (mmtests-style: "+" significantly better, "-"
  * significantly worse, blank not significant at p < 0.05): reported, never gated.
  *
- * The gate looks only at the metrics flagged "gate" (a few per workload, chosen before
- * the run): see gate_family() for the rule, ci/README.md for why.
+ * The gate looks only at each workload's gated family (a few metrics, chosen before the
+ * run): the metrics flagged "gate", plus those flagged "gate-insns" when both sets carry
+ * instruction counts for the workload (testhost --insns) or else those flagged "gate-wall"
+ * (choose_family()); see gate_family() for the rule, ci/README.md for why. Metric paths:
+ * metricpath.h.
  *
  * Exit: 0 no regression; 1 a gated regression (named on stderr); 2 bad input (a corrupt
  * file, a workload in one set only, no metric at all): the rest is still compared and
@@ -29,8 +32,8 @@
 
 #include <json-c/json.h>
 
+#include "metricpath.h"
 #include "resultset.h"
-
 #include "stats.h"
 
 #define MAX_METRICS 128
@@ -41,10 +44,12 @@
 struct metric {
 	char name[64];
 	char workloads[64];	/* fnmatch pattern */
-	char path[256];		/* dotted path into a rep's JSON, with selectors: see resolve() */
+	char path[METRICPATH_MAX];	/* PATH or ratio(PATH,PATH): metricpath.h */
 	bool lower_is_better;
 	bool has_threshold;	/* false: THRESHOLD "-" */
-	bool gate;		/* flag "gate": in the gated family of its workloads */
+	bool gate;		/* flag "gate": in the gated family of its workloads, always */
+	bool gate_insns;	/* flag "gate-insns": ... when both sets carry instruction counts */
+	bool gate_wall;		/* flag "gate-wall": ... when they do not (choose_family()) */
 	bool headline;		/* flag "headline": first table after the gate */
 	double threshold;	/* percent */
 };
@@ -66,85 +71,51 @@ static void input_error(const char *fmt, ...)
 	input_errors++;
 }
 
-/* True the first time key is passed: each bad file or document shape is reported once. */
-static bool first_report_of(const char *key)
-{
-	static char *seen[MAX_REPS];
-	static int nseen;
-	int i;
-
-	for (i = 0; i < nseen; i++)
-		if (!strcmp(seen[i], key))
-			return false;
-	if (nseen < MAX_REPS)
-		seen[nseen++] = strdup(key);
-	return true;
-}
-
 /* --- metrics.conf ------------------------------------------------------------------------- */
 
-/* A selector inside [...]: "sum", "sum:KEY=V1|V2" or "KEY=V1|V2". */
-static bool valid_selector(const char *s, size_t len)
-{
-	const char *eq;
-
-	if (len == 3 && !strncmp(s, "sum", 3))
-		return true;
-	if (len > 4 && !strncmp(s, "sum:", 4))
-		s += 4, len -= 4;
-	eq = memchr(s, '=', len);
-	return eq && eq > s && eq < s + len - 1;
-}
-
-/* Every [ closes before the next . and holds a valid selector. */
-static bool valid_path(const char *p)
-{
-	for (p = strchr(p, '['); p; p = strchr(p, '[')) {
-		size_t len = strcspn(p + 1, "].");
-
-		if (p[1 + len] != ']' || !valid_selector(p + 1, len) ||
-		    (p[2 + len] && p[2 + len] != '.'))
-			return false;
-		p += 2 + len;
-	}
-	return true;
-}
-
-/* FLAG ("headline" or "gate", or "" for none) into m; false if unknown. */
+/* FLAG into m; false if unknown. */
 static bool set_flag(struct metric *m, const char *flag)
 {
 	if (!strcmp(flag, "headline"))
 		m->headline = true;
 	else if (!strcmp(flag, "gate"))
 		m->gate = true;
+	else if (!strcmp(flag, "gate-insns"))
+		m->gate_insns = true;
+	else if (!strcmp(flag, "gate-wall"))
+		m->gate_wall = true;
 	else
-		return !*flag;
+		return false;
 	return true;
 }
 
 /* One non-comment line of metrics.conf into m; a one-line error naming the fix. */
 static bool parse_metric(struct metric *m, const char *line, const char *file, int lineno)
 {
-	char better[16], threshold[16], f1[16] = "", f2[16] = "", *end;
-	int nf, used = 0;
+	char better[16], threshold[16], flags[512], *end, *flag, *save;
+	int used = 0;
+	bool ok;
+	const char *why;
 
-	nf = sscanf(line, "%63s %63s %255s %15s %15s %15s %15s %n", m->name, m->workloads, m->path,
-		    better, threshold, f1, f2, &used);
-	if (nf < 5 || (nf == 7 && line[used]) || !set_flag(m, f1) || !set_flag(m, f2) ||
-	    (strcmp(better, "lower") && strcmp(better, "higher")) ||
+	ok = sscanf(line, "%63s %63s %511s %15s %15s%n", m->name, m->workloads, m->path,
+		    better, threshold, &used) == 5;
+	snprintf(flags, sizeof(flags), "%s", ok ? line + used : "");
+	for (flag = strtok_r(flags, " \t\n", &save); ok && flag; flag = strtok_r(NULL, " \t\n", &save))
+		ok = set_flag(m, flag);
+	if (!ok || (strcmp(better, "lower") && strcmp(better, "higher")) ||
 	    (strcmp(threshold, "-") && ((m->threshold = strtod(threshold, &end)) < 0 || *end))) {
 		fprintf(stderr, "compare: error: %s:%d: want 'NAME WORKLOADS PATH lower|higher "
-			"THRESHOLD%%|- [headline] [gate]'\n", file, lineno);
+			"THRESHOLD%%|- [headline] [gate|gate-insns|gate-wall]'\n", file, lineno);
 		return false;
 	}
 	m->lower_is_better = !strcmp(better, "lower");
 	m->has_threshold = strcmp(threshold, "-") != 0;
-	if (!valid_path(m->path)) {
-		fprintf(stderr, "compare: error: %s:%d: %s: a selector is [sum], [sum:KEY=VALUE] or "
-			"[KEY=VALUE|VALUE...], followed by '.' or the end\n", file, lineno, m->path);
+	if (!metricpath_valid(m->path, &why)) {
+		fprintf(stderr, "compare: error: %s:%d: %s: %s (metrics.conf's header: the PATH "
+			"language)\n", file, lineno, m->path, why);
 		return false;
 	}
-	if (m->gate && !m->has_threshold) {
+	if ((m->gate || m->gate_insns || m->gate_wall) && !m->has_threshold) {
 		fprintf(stderr, "compare: error: %s:%d: %s is gated: give it a THRESHOLD%% or drop "
 			"the gate flag\n", file, lineno, m->name);
 		return false;
@@ -160,7 +131,7 @@ static bool parse_metric(struct metric *m, const char *line, const char *file, i
 static int load_metrics(const char *file)
 {
 	FILE *f = fopen(file, "r");
-	char line[512];
+	char line[1024];
 	int lineno = 0;
 
 	if (!f) {
@@ -169,6 +140,12 @@ static int load_metrics(const char *file)
 	}
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			fprintf(stderr, "compare: error: %s:%d: a line longer than %zu characters\n",
+				file, lineno, sizeof(line) - 2);
+			fclose(f);
+			return -1;
+		}
 		if (line[strspn(line, " \t")] == '#' || line[strspn(line, " \t\n")] == '\0')
 			continue;
 		if (nmetrics == MAX_METRICS) {
@@ -190,154 +167,6 @@ static int load_metrics(const char *file)
 
 /* --- reading a value out of a repetition --------------------------------------------------- */
 
-static int resolve(struct json_object *o, const char *p, const char *file, double *v);
-
-static int number_of(struct json_object *o, double *v)
-{
-	if (!json_object_is_type(o, json_type_int) && !json_object_is_type(o, json_type_double))
-		return 0;
-	*v = json_object_get_double(o);
-	return 1;
-}
-
-/*
- * A statistic of no events is no value: the mean, percentiles and max of a latency whose
- * count is 0 (mmuprobe writes 0 for them), unlike its count and sum_ns, which are 0.
- */
-static bool empty_statistic(struct json_object *parent, const char *key)
-{
-	struct json_object *count;
-
-	return json_object_is_type(parent, json_type_object) && strcmp(key, "count") &&
-	       strncmp(key, "sum", 3) && json_object_object_get_ex(parent, "count", &count) &&
-	       json_object_is_type(count, json_type_int) && json_object_get_int64(count) == 0;
-}
-
-/* Does e's member KEY equal one of V1|V2... in "KEY=V1|V2"? *keyed counts elements with KEY. */
-static bool member_matches(struct json_object *e, const char *sel, int *keyed)
-{
-	size_t klen = strcspn(sel, "=");
-	const char *val = sel + klen + 1, *s;
-	struct json_object *m;
-	char key[64];
-
-	snprintf(key, sizeof(key), "%.*s", (int)klen, sel);
-	if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, key, &m) ||
-	    !json_object_is_type(m, json_type_string))
-		return false;
-	(*keyed)++;
-	s = json_object_get_string(m);
-	for (;;) {
-		size_t len = strcspn(val, "|");
-
-		if (len == strlen(s) && !strncmp(val, s, len))
-			return true;
-		if (!val[len])
-			return false;
-		val += len + 1;
-	}
-}
-
-/* The document's shape is reported once per workload directory, not per repetition. */
-static void shape_warning(const char *file, const char *what, const char *sel, size_t n)
-{
-	char key[4200];
-	const char *slash = strrchr(file, '/');
-
-	snprintf(key, sizeof(key), "%.*s %s %s", slash ? (int)(slash - file) : 0, file, what, sel);
-	if (!first_report_of(key))
-		return;
-	if (!strcmp(what, "no-key"))
-		fprintf(stderr, "compare: warning: %s: %zu VMs and none has the '%.*s' that [%s] "
-			"selects by: those metrics are n/a (the workload must name each VM's role)\n",
-			file, n, (int)strcspn(sel, "="), sel, sel);
-	else
-		fprintf(stderr, "compare: warning: %s: %zu VMs match [%s]: n/a (select one role, "
-			"or add them up with [sum:%s])\n", file, n, sel, sel);
-}
-
-/*
- * arr[sel] then the rest of the path: [sum] adds the rest over every element that has it,
- * [sum:KEY=V] over those whose KEY is V, [KEY=V1|V2] takes the one element whose KEY is V1
- * or V2. A document whose elements have no KEY at all (from before VM roles) and only one
- * element: that element is the one meant (the only VM).
- */
-static int select_in(struct json_object *arr, const char *sel, const char *rest,
-		     const char *file, double *v)
-{
-	bool sum = !strcmp(sel, "sum") || !strncmp(sel, "sum:", 4);
-	const char *match = sum ? (sel[3] == ':' ? sel + 4 : NULL) : sel;
-	struct json_object *one = NULL;
-	int keyed = 0, found = 0, matched = 0;
-	size_t n, i;
-	double total = 0.0, x;
-
-	if (!json_object_is_type(arr, json_type_array))
-		return 0;
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(arr, i);
-
-		if (match && !member_matches(e, match, &keyed))
-			continue;
-		matched++;
-		one = e;
-		if (sum && resolve(e, rest, file, &x)) {
-			total += x;
-			found = 1;
-		}
-	}
-	if (match && !keyed && n == 1)
-		return resolve(json_object_array_get_idx(arr, 0), rest, file, v);
-	if (match && !keyed && n > 1)
-		shape_warning(file, "no-key", match, n);
-	if (sum) {
-		*v = total;
-		return found;
-	}
-	if (matched == 1)
-		return resolve(one, rest, file, v);
-	if (matched > 1)
-		shape_warning(file, "ambiguous", match, (size_t)matched);
-	return 0;
-}
-
-/*
- * The number at path p under o: 1 with *v set, 0 for no value (missing, null, not a
- * number, a statistic of no events). p is dotted: KEY, an array index, or KEY[SELECTOR]
- * (select_in()).
- */
-static int resolve(struct json_object *o, const char *p, const char *file, double *v)
-{
-	size_t klen = strcspn(p, ".[");
-	struct json_object *parent = o;
-	const char *rest = p + klen;
-	char key[128], *end;
-	long idx;
-
-	if (!*p)
-		return number_of(o, v);
-	snprintf(key, sizeof(key), "%.*s", (int)klen, p);
-	idx = strtol(key, &end, 10);
-	if (*end == '\0' && klen && json_object_is_type(o, json_type_array))
-		o = json_object_array_get_idx(o, (size_t)idx);
-	else if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &o))
-		return 0;
-	if (!o)
-		return 0;
-	if (*rest == '[') {	/* well formed: valid_path() checked it */
-		size_t slen = strcspn(rest + 1, "]");
-		const char *after = rest + slen + 2;
-		char sel[128];
-
-		snprintf(sel, sizeof(sel), "%.*s", (int)slen, rest + 1);
-		return select_in(o, sel, after + (*after == '.'), file, v);
-	}
-	if (!*rest)
-		return empty_statistic(parent, key) ? 0 : number_of(o, v);
-	return resolve(o, rest + 1, file, v);
-}
-
 /* The values of metric m over the reps in dir; docs counts the readable repetitions. */
 struct sample {
 	double v[MAX_REPS];
@@ -357,16 +186,99 @@ static void collect(const char *dir, const struct metric *m, struct sample *s)
 		snprintf(path, sizeof(path), "%s/%s", dir, reps[i]);
 		doc = json_object_from_file(path);
 		if (!doc) {
-			if (first_report_of(path))
+			if (metricpath_once(path))
 				input_error("%s is not valid JSON: rerun that repetition or delete it", path);
 			continue;
 		}
 		s->docs++;
-		if (resolve(doc, m->path, path, &s->v[s->n]))
+		if (metricpath_value(doc, m->path, path, &s->v[s->n]))
 			s->n++;
 		json_object_put(doc);
 	}
 	resultset_free(reps, n);
+}
+
+/*
+ * The gated family of each mode/workload: its gate-insns metrics when both sets carry
+ * instruction counts (testhost --insns: the repetitions' "insns" documents, near-
+ * deterministic), else its gate-wall ones (wall-clock, noisy under TCG); "gate" metrics in
+ * both cases. The report says which, and why, in one line per workload.
+ */
+struct family {
+	char mode[64], workload[64];
+	bool insns;
+	char why[256];
+};
+
+static struct family families[MAX_ROWS];
+static int nfamilies;
+
+/* Repetitions in dir whose JSON has an "insns" document (an object: null without testhost
+ * --insns, or for a repetition without a window of its own); *docs: the readable ones. */
+static size_t insns_reps(const char *dir, size_t *docs)
+{
+	char *reps[MAX_REPS];
+	int n = resultset_list(dir, false, reps, MAX_REPS), i;
+	size_t with = 0;
+
+	*docs = 0;
+	for (i = 0; i < n; i++) {
+		char path[4096];
+		struct json_object *doc, *insns;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, reps[i]);
+		doc = json_object_from_file(path);
+		if (!doc)
+			continue;	/* collect() reports it */
+		(*docs)++;
+		with += json_object_object_get_ex(doc, "insns", &insns) &&
+			json_object_is_type(insns, json_type_object);
+		json_object_put(doc);
+	}
+	resultset_free(reps, n);
+	return with;
+}
+
+/* The family of mode/wl (bw, nw: its directories in the two sets); NULL when no gate-insns
+ * or gate-wall metric applies to it (its gated metrics, if any, are the "gate" ones). */
+static const struct family *choose_family(const char *mode, const char *wl, const char *bw,
+					  const char *nw)
+{
+	bool any_insns = false, any_wall = false;
+	size_t bi, bd, ni, nd;
+	struct family *f;
+	int k;
+
+	for (k = 0; k < nmetrics; k++)
+		if (!fnmatch(metrics[k].workloads, wl, 0)) {
+			any_insns |= metrics[k].gate_insns;
+			any_wall |= metrics[k].gate_wall;
+		}
+	if ((!any_insns && !any_wall) || nfamilies == MAX_ROWS)
+		return NULL;
+	f = &families[nfamilies++];
+	snprintf(f->mode, sizeof(f->mode), "%.63s", mode);
+	snprintf(f->workload, sizeof(f->workload), "%.63s", wl);
+	bi = insns_reps(bw, &bd);
+	ni = insns_reps(nw, &nd);
+	f->insns = any_insns && bi >= 2 && ni >= 2;
+	if (f->insns)
+		snprintf(f->why, sizeof(f->why), "instruction counts (`gate-insns`): both sets carry "
+			 "insns (%zu/%zu base, %zu/%zu new repetitions)", bi, bd, ni, nd);
+	else if (!any_insns)
+		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): no `gate-insns` metric "
+			 "applies to this workload");
+	else if (!bi && !ni)
+		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): no insns in either set "
+			 "(instruction counts need `ci/bench --insns` or INSNS=1)");
+	else {
+		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): %s (%zu/%zu base, %zu/%zu "
+			 "new repetitions with insns; 2 a side needed)", (bi >= 2) != (ni >= 2) ?
+			 "insns in one set only" : "too few repetitions with insns", bi, bd, ni, nd);
+		fprintf(stderr, "compare: warning: %s/%s gated on wall clock: %s\n", mode, wl,
+			f->why + strlen("wall clock (`gate-wall`): "));
+	}
+	return f;
 }
 
 /* --- rows and the gate ----------------------------------------------------------------------- */
@@ -384,6 +296,7 @@ struct row {
 	double ratio, p;	/* new/base of the means; Welch's two-sided p */
 	char mark;
 	const struct metric *m;
+	bool gated;		/* in its workload's gated family (choose_family()) */
 	/* gated rows only */
 	struct change c;
 	double bad;		/* the change in the bad direction, log scale (> 0: worse) */
@@ -417,8 +330,8 @@ static void row_stats(struct row *r)
 {
 	const struct metric *m = r->m;
 
-	r->verdict = m->gate ? V_NA : V_NONE;
-	if (m->gate)
+	r->verdict = r->gated ? V_NA : V_NONE;
+	if (r->gated)
 		r->margin = m->lower_is_better ? log1p(m->threshold / 100.0) :
 			    -log1p(-m->threshold / 100.0);
 	r->ratio = NAN;
@@ -433,7 +346,7 @@ static void row_stats(struct row *r)
 	r->p = welch_p(&r->base, &r->new, &(double){ 0 }, &(double){ 0 });
 	if (r->p < 0.05 && r->new.mean != r->base.mean)
 		r->mark = ((r->new.mean < r->base.mean) == m->lower_is_better) ? '+' : '-';
-	if (!m->gate)
+	if (!r->gated)
 		return;
 	r->c = log_ratio_change(&r->base, &r->new);
 	r->bad = m->lower_is_better ? r->c.log_ratio : -r->c.log_ratio;
@@ -474,7 +387,7 @@ static void gate_family(struct row *rows, int nrows, double alpha)
 
 	for (i = 0; i < nrows; i++) {
 		rows[i].p_holm = 1.0;
-		if (rows[i].m->gate && rows[i].c.ok && m < MAX_METRICS) {
+		if (rows[i].gated && rows[i].c.ok && m < MAX_METRICS) {
 			idx[m] = i;
 			p[m++] = rows[i].p_gate;
 		}
@@ -530,7 +443,7 @@ static int gate(struct row *rows, int nrows, double alpha)
 		gate_family(rows + i, j - i, alpha);
 	}
 	for (i = 0; i < nrows; i++) {
-		if (!rows[i].m->gate)
+		if (!rows[i].gated)
 			continue;
 		gate_lines(&rows[i], alpha);
 		regressions += rows[i].verdict == V_REGRESSION;
@@ -552,7 +465,7 @@ static void print_row(FILE *f, const struct row *r)
 {
 	char gate[32] = "not gated";
 
-	if (r->m->gate)
+	if (r->gated)
 		snprintf(gate, sizeof(gate), r->c.ok ? "%.3g" : "n/a", r->p_holm);
 	fprintf(f, "| %s | %s | %s | %zu/%zu |", r->metric, r->mode, r->workload, r->base.n, r->new.n);
 	print_side(f, &r->base);
@@ -591,12 +504,13 @@ static void print_verdict(FILE *f, const struct row *rows, int nrows)
 	int count[V_REGRESSION + 1] = { 0 }, gated = 0, i, v;
 
 	for (i = 0; i < nrows; i++)
-		if (rows[i].m->gate) {
+		if (rows[i].gated) {
 			count[rows[i].verdict]++;
 			gated++;
 		}
 	if (!gated) {
-		fprintf(f, "## Gate: nothing gated (no metric flagged `gate` was measured)\n\n");
+		fprintf(f, "## Gate: nothing gated (no metric of the gated families was measured: "
+			"flags gate, gate-insns, gate-wall)\n\n");
 		return;
 	}
 	fprintf(f, "## Gate: %s\n\n", count[V_REGRESSION] ? "REGRESSION" : count[V_POSSIBLE] ?
@@ -607,11 +521,36 @@ static void print_verdict(FILE *f, const struct row *rows, int nrows)
 		gated, count[V_REGRESSION], count[V_POSSIBLE], count[V_OK], count[V_BETTER], count[V_NA]);
 	for (v = V_REGRESSION; v >= V_POSSIBLE; v--)
 		for (i = 0; i < nrows; i++)
-			if (rows[i].m->gate && (int)rows[i].verdict == v)
+			if (rows[i].gated && (int)rows[i].verdict == v)
 				fprintf(f, " %s: %s in %s/%s (x%.3f).", v == V_REGRESSION ? "Regression" :
 					"Possible", rows[i].metric, rows[i].mode, rows[i].workload,
 					rows[i].ratio);
 	fputs("\n\n", f);
+}
+
+static bool mode_has_family(const char *mode)
+{
+	for (int i = 0; i < nfamilies; i++)
+		if (!strcmp(families[i].mode, mode))
+			return true;
+	return false;
+}
+
+/* One line per workload of mode: which family gated it, and why (choose_family()). */
+static void print_families(FILE *f, const char *mode)
+{
+	bool first = true;
+
+	for (int i = 0; i < nfamilies; i++) {
+		if (strcmp(families[i].mode, mode))
+			continue;
+		if (first)
+			fprintf(f, "Gated family per workload (flags in metrics.conf):\n\n");
+		first = false;
+		fprintf(f, "- %s: %s\n", families[i].workload, families[i].why);
+	}
+	if (!first)
+		fputc('\n', f);
 }
 
 static void print_gate(FILE *f, const struct row *rows, int nrows, double alpha)
@@ -623,16 +562,21 @@ static void print_gate(FILE *f, const struct row *rows, int nrows, double alpha)
 		bool any = false;
 
 		for (j = i; j < nrows && !strcmp(rows[j].mode, rows[i].mode); j++)
-			any |= rows[j].m->gate;
-		if (!any)
+			any |= rows[j].gated;
+		if (!any && !mode_has_family(rows[i].mode))
 			continue;
-		fprintf(f, "### %s MMU\n\n| verdict | metric | workload | n base/new | new/base | "
-			"interval | threshold | detectable |\n|---|---|---|---|---|---|---|---|\n",
-			rows[i].mode);
-		for (int k = i; k < j; k++)
-			if (rows[k].m->gate)
-				print_gate_row(f, &rows[k]);
-		fputc('\n', f);
+		fprintf(f, "### %s MMU\n\n", rows[i].mode);
+		if (any) {
+			fprintf(f, "| verdict | metric | workload | n base/new | new/base | interval | "
+				"threshold | detectable |\n|---|---|---|---|---|---|---|---|\n");
+			for (int k = i; k < j; k++)
+				if (rows[k].gated)
+					print_gate_row(f, &rows[k]);
+			fputc('\n', f);
+		} else {
+			fprintf(f, "Nothing gated in this mode.\n\n");
+		}
+		print_families(f, rows[i].mode);
 	}
 	fprintf(f, "Rule: a gated metric regressed when its interval of new/base lies beyond its "
 		"threshold in the bad direction (Holm over the workload's gated metrics at one-sided "
@@ -665,7 +609,8 @@ static void print_report(FILE *f, const char *base, const char *new, const struc
 	fprintf(f, "\nGeometric mean of cost ratios (new/base, inverted for higher-is-better; "
 		"< 1 is better): %.3f over %d metrics\n", geomean(ratios, (size_t)nratios), nratios);
 	fprintf(f, "Significance: + better, - worse at p < 0.05 (Welch's t-test), shown for every "
-		"metric; only the gated ones (flag `gate` in %s) can fail the run: regressions: %d. "
+		"metric; only the gated ones (flag `gate`, or `gate-insns`/`gate-wall` by the family "
+		"above, in %s) can fail the run: regressions: %d. "
 		"n/a: no value (a latency with no events has none).\n", metrics_file, regressions);
 }
 
@@ -697,15 +642,15 @@ static int write_tsv(const char *file, const struct row *rows, int nrows)
 		"\tsd_new_pct\n");
 	for (i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
-		bool g = r->m->gate && r->verdict != V_NA;
+		bool g = r->gated && r->verdict != V_NA;
 
 		fprintf(f, "%s\t%s\t%s\t%.9g\t%.9g\t%.6g\t%.9g\t%.9g\t%c\t%d\t%.6g\t%.6g\t%.6g\t%s\t%.6g"
 			"\t%zu\t%zu\t%.3g\t%.3g\n",
 			r->metric, r->mode, r->workload, r->base.n ? r->base.mean : NAN,
 			r->new.n ? r->new.mean : NAN, r->ratio, r->new.n ? r->new.ci_lo : NAN,
-			r->new.n ? r->new.ci_hi : NAN, r->mark == ' ' ? '=' : r->mark, r->m->gate,
+			r->new.n ? r->new.ci_hi : NAN, r->mark == ' ' ? '=' : r->mark, r->gated,
 			g ? r->lo : NAN, g ? r->hi : NAN,
-			r->m->gate ? bad_to_ratio(r->m, r->margin) : NAN, verdict_word[r->verdict],
+			r->gated ? bad_to_ratio(r->m, r->margin) : NAN, verdict_word[r->verdict],
 			g ? bad_to_ratio(r->m, r->detectable) : NAN, r->base.n, r->new.n,
 			cv_pct(&r->base), cv_pct(&r->new));
 	}
@@ -727,10 +672,12 @@ static void compare_workload(const char *mode, const char *wl, const char *bdir,
 {
 	static struct sample bs, ns;
 	char bw[8192], nw[8192];
+	const struct family *f;
 	int k;
 
 	snprintf(bw, sizeof(bw), "%s/%s", bdir, wl);
 	snprintf(nw, sizeof(nw), "%s/%s", ndir, wl);
+	f = choose_family(mode, wl, bw, nw);
 	for (k = 0; k < nmetrics && nrows < MAX_ROWS; k++) {
 		const struct metric *m = &metrics[k];
 		struct row *r;
@@ -750,6 +697,7 @@ static void compare_workload(const char *mode, const char *wl, const char *bdir,
 		snprintf(r->mode, sizeof(r->mode), "%.63s", mode);
 		snprintf(r->workload, sizeof(r->workload), "%.63s", wl);
 		r->m = m;
+		r->gated = m->gate || (f && (f->insns ? m->gate_insns : m->gate_wall));
 		r->base = summarize(bs.v, bs.n);
 		r->new = summarize(ns.v, ns.n);
 		row_stats(r);

@@ -127,6 +127,126 @@ check_gate() {
 	sed 's/vms\[sum\]\.counters\.recycled/vms[sum.counters.recycled/' analysis/metrics.conf >"$t/m2"
 	out=$("$OUTPUT/bin/compare" -m "$t/m2" "$t/base" "$t/aa" 2>&1); status=$?
 	expect "a malformed selector: exit 2, got $status: $out" test $status -eq 2 -a "$(wc -l <<<"$out")" -eq 1 || rc=1
+	gate_insns "$t" || rc=1
 	[ $rc -eq 0 ] && rm -rf "$t"
+	return $rc
+}
+
+# gate_insns DIR: check_gate's [insns] cases, on ci-shaped result sets whose repetitions carry
+# insns documents (tests/fixtures/gate/ci-insns.spec appended to ci-shape.spec; counts with
+# sd 0.3%): a workload is gated on its gate-insns metrics when both sets carry instruction
+# counts, else on its gate-wall ones, and the report says which and why.
+gate_insns() {
+	local t=$1 rc=0 out status w f gen=tests/fixtures/gate/gen spec=$1/insns.spec
+	local cmp="$OUTPUT/bin/compare -m analysis/metrics.conf"
+	cat tests/fixtures/gate/ci-shape.spec tests/fixtures/gate/ci-insns.spec >"$spec"
+	$gen "$spec" 1 "$t/ibase" && $gen "$spec" 2 "$t/iaa" && $gen -x "$spec" 3 "$t/iexact" || return 1
+
+	# (b) A/A with instruction counts on both sides: passes, every workload on its instruction
+	# rows (1-3 of them), no wall-clock row gated.
+	out=$($cmp -r "$t/iaa.md" -t "$t/iaa.tsv" "$t/ibase" "$t/iaa" 2>&1 >/dev/null); status=$?
+	echo "$out"
+	expect "insns A/A: exit 0, got $status" test $status -eq 0 || rc=1
+	expect "insns A/A: no regression" test -z "$(grep '^compare: regression: ' <<<"$out")" || rc=1
+	expect "insns A/A: the verdict leads the report" \
+		test "$(awk '/^## / {print; exit}' "$t/iaa.md" | cut -c1-22)" = "## Gate: no regression" || rc=1
+	for w in dlpt-manual dlpt-get harvest cancel-thp shadow-fork migrate migrate-cancel-thp kernbench fio-randwrite; do
+		expect "insns A/A: $w gated on instruction counts, and says why" \
+			grep -qxF -- "- $w: instruction counts (\`gate-insns\`): both sets carry insns (3/3 base, 3/3 new repetitions)" "$t/iaa.md" || rc=1
+	done
+	expect "insns A/A: every workload's gated family is 1-3 instruction rows" \
+		awk -F'\t' '!/^#/ && $10 == 1 {n[$2 "/" $3]++; if ($1 !~ /_insns_/) bad++} END {for (k in n) if (n[k] > 3) exit 1; exit !(length(n) == 9 && !bad)}' "$t/iaa.tsv" || rc=1
+	expect "insns A/A: the wall-clock rows still reported, not gated" \
+		grep -q '^| dlpt_get_dirty_log | shadow | dlpt-manual | 3/3 | .* | not gated |' "$t/iaa.md" || rc=1
+	expect "insns A/A: the instruction rows in the report like any other" \
+		grep -q '^| dlpt_insns_per_fault | shadow | dlpt-manual | 3/3 | ' "$t/iaa.md" || rc=1
+
+	# (a) +5% of one workload's KVM instructions (every bucket of dlpt-manual x1.05): a
+	# regression at n = 3, both on a copy of one set (the [gate] issue's experiment) and
+	# against independent draws; no other workload named.
+	gate_inject "$t/iexact" "$t/ikvm5" shadow/dlpt-manual '.insns.buckets[]' 1.05 &&
+		gate_inject "$t/iaa" "$t/iaa5" shadow/dlpt-manual '.insns.buckets[]' 1.05 || return 1
+	for f in "$t/iexact $t/ikvm5" "$t/ibase $t/iaa5"; do
+		out=$($cmp -r "$t/kvm5.md" $f 2>&1 >/dev/null); status=$?
+		echo "$f: exit $status; $(gate_row "$t/kvm5.md" dlpt_insns_kvm dlpt-manual)"
+		expect "+5% KVM instructions ($f): exit 1, got $status: $out" test $status -eq 1 || rc=1
+		expect "+5% KVM instructions ($f): REGRESSION in the gate's table" \
+			grep -q '^| REGRESSION | dlpt_insns_kvm | dlpt-manual | 3/3 | ' "$t/kvm5.md" || rc=1
+		expect "+5% KVM instructions ($f): named, and nothing else" \
+			test "$(grep -E '^compare: (possible )?regression: ' <<<"$out" | cut -d: -f3 | sort -u)" = " dlpt_insns_kvm in shadow/dlpt-manual" || rc=1
+	done
+
+	# (c) Instruction counts in one set only for dlpt-get (a run without --insns on one
+	# kernel): that workload falls back to its wall-clock family and says so, in the report
+	# and on stderr; the others keep theirs.
+	cp -r "$t/iaa" "$t/ihalf"
+	for f in "$t"/ihalf/shadow/dlpt-get/*.json; do
+		jq -c '.insns = null' "$f" >"$f.tmp" && mv "$f.tmp" "$f"
+	done
+	out=$($cmp -r "$t/ihalf.md" -t "$t/ihalf.tsv" "$t/ibase" "$t/ihalf" 2>&1 >/dev/null); status=$?
+	echo "$out"
+	expect "insns in one set: exit 0, got $status" test $status -eq 0 || rc=1
+	expect "insns in one set: dlpt-get on wall clock, saying why" \
+		grep -qxF -- '- dlpt-get: wall clock (`gate-wall`): insns in one set only (3/3 base, 0/3 new repetitions with insns; 2 a side needed)' "$t/ihalf.md" || rc=1
+	expect "insns in one set: said on stderr" \
+		grep -qxF 'compare: warning: shadow/dlpt-get gated on wall clock: insns in one set only (3/3 base, 0/3 new repetitions with insns; 2 a side needed)' <<<"$out" || rc=1
+	expect "insns in one set: dlpt-get's gated rows are its wall-clock ones" test "$(awk -F'\t' \
+		'$3 == "dlpt-get" && $10 == 1 {print $1}' "$t/ihalf.tsv" | sort | tr '\n' ' ')" = "dlpt_dirty_memory dlpt_get_dirty_log " || rc=1
+	expect "insns in one set: dlpt-manual still on instruction counts" test "$(awk -F'\t' \
+		'$3 == "dlpt-manual" && $10 == 1 {print $1}' "$t/ihalf.tsv" | sort | tr '\n' ' ')" = "dlpt_insns_kernel dlpt_insns_kvm " || rc=1
+	# ... and a wall-clock regression there is caught again: x1.5 on its 5%-noise dirty pass
+	gate_inject "$t/ihalf" "$t/ihalf2" shadow/dlpt-get .result.dirty_memory_avg_ns 1.5 || return 1
+	out=$($cmp "$t/ibase" "$t/ihalf2" 2>&1 >/dev/null); status=$?
+	expect "insns in one set: the wall-clock gate works there (exit 1), got $status: $out" test $status -eq 1 || rc=1
+	expect "... naming the wall-clock metric" grep -q '^compare: regression: dlpt_dirty_memory in shadow/dlpt-get: ' <<<"$out" || rc=1
+
+	# Plain `gate`: gated whichever family the workload's sets choose; an unknown flag is an error.
+	sed 's/^\(dlpt_get_dirty_log .*\) gate-wall$/\1 gate/' analysis/metrics.conf >"$t/m4"
+	"$OUTPUT/bin/compare" -m "$t/m4" -t "$t/gate-i.tsv" "$t/ibase" "$t/iaa" >/dev/null 2>&1
+	"$OUTPUT/bin/compare" -m "$t/m4" -t "$t/gate-w.tsv" "$t/base" "$t/aa" >/dev/null 2>&1
+	expect "plain gate: beside the instruction rows" test "$(awk -F'\t' \
+		'$3 == "dlpt-manual" && $10 == 1 {print $1}' "$t/gate-i.tsv" | sort | tr '\n' ' ')" = "dlpt_get_dirty_log dlpt_insns_kernel dlpt_insns_kvm " || rc=1
+	expect "plain gate: beside the wall-clock rows" test "$(awk -F'\t' \
+		'$3 == "dlpt-manual" && $10 == 1 {print $1}' "$t/gate-w.tsv" | sort | tr '\n' ' ')" = "dlpt_dirty_memory dlpt_get_dirty_log " || rc=1
+	sed 's/^\(dlpt_dirty_memory .*\) gate-wall$/\1 gate-walls/' analysis/metrics.conf >"$t/m5"
+	out=$("$OUTPUT/bin/compare" -m "$t/m5" "$t/ibase" "$t/iaa" 2>&1); status=$?
+	expect "an unknown flag: exit 2 in one line naming the flags, got $status: $out" \
+		test $status -eq 2 -a "$(wc -l <<<"$out")" -eq 1 || rc=1
+	expect "... naming the flags" grep -q 'gate|gate-insns|gate-wall' <<<"$out" || rc=1
+
+	# (d) The PATH language's no-value cases on these sets (tests/unit/test_metricpath.c has
+	# the rest): no bucket matched, insns null, a ratio whose denominator is 0 or missing.
+	printf '%s\n' \
+		'kvm_all * insns.buckets[sum:*] lower -' \
+		'spin * insns.buckets[sum:*_lock_slowpath] lower -' \
+		'kvm_only * insns.buckets[sum:!*_lock_slowpath] lower -' \
+		'two_globs * insns.buckets[sum:paging64_*|*_lock_slowpath] lower -' \
+		'no_bucket * insns.buckets[sum:no_such_bucket*] lower -' \
+		'per_call * ratio(insns.buckets[sum:*],probe.vms[role=vm|source].latency.get_dirty_log.count) lower -' \
+		'per_nothing * ratio(insns.total.kernel,result.no_such_count) lower -' >"$t/m3"
+	out=$("$OUTPUT/bin/compare" -m "$t/m3" -r "$t/paths.md" -t "$t/paths.tsv" "$t/ibase" "$t/ihalf" 2>&1); status=$?
+	expect "paths: exit 0, got $status" test $status -eq 0 || rc=1
+	expect "no bucket matched: no value, no row" test -z "$(grep '| no_bucket |' "$t/paths.md")" || rc=1
+	expect "a ratio over a missing count: no row" test -z "$(grep '| per_nothing |' "$t/paths.md")" || rc=1
+	expect "insns null: n/a on that side" grep -q '^| kvm_all | shadow | dlpt-get | 3/0 | [0-9.e+]* ± [0-9.e+]* | n/a |' "$t/paths.md" || rc=1
+	expect "insns null: a ratio over it n/a too" grep -q '^| per_call | shadow | dlpt-get | 3/0 |' "$t/paths.md" || rc=1
+	expect "a ratio over a count of 0 (the fork job and fio make no dirty-log call): no row" \
+		test -z "$(grep -E '^\| per_call \| shadow \| (shadow-fork|fio-randwrite) \|' "$t/paths.md")" || rc=1
+	expect "... while those workloads have their instruction counts" \
+		grep -q '^| kvm_all | shadow | shadow-fork | 3/3 |' "$t/paths.md" || rc=1
+	# the values: means over the repetitions of what jq adds up and divides
+	paths_mean() {	# METRIC WORKLOAD JQ: the TSV's base mean against jq's on ibase
+		awk -F'\t' -v m="$1" -v w="$2" -v want="$(jq -s "[.[] | $3] | add / length" "$t"/ibase/shadow/"$2"/*.json)" \
+			'$1 == m && $3 == w {f = 1; d = $4 / want - 1; exit !(d < 1e-6 && d > -1e-6)} END {if (!f) exit 1}' "$t/paths.tsv"
+	}
+	expect "[sum:*]: every bucket" paths_mean kvm_all dlpt-manual '.insns.buckets | add' || rc=1
+	expect "[sum:*_lock_slowpath]: the lock slow paths" paths_mean spin dlpt-manual \
+		'.insns.buckets | to_entries | map(select(.key | endswith("_lock_slowpath")) | .value) | add' || rc=1
+	expect "[sum:!GLOB]: all but the lock slow paths" paths_mean kvm_only dlpt-manual \
+		'.insns.buckets | to_entries | map(select(.key | endswith("_lock_slowpath") | not) | .value) | add' || rc=1
+	expect "[sum:A|B]: either glob" paths_mean two_globs migrate \
+		'.insns.buckets | to_entries | map(select(.key | test("^paging64_|_lock_slowpath$")) | .value) | add' || rc=1
+	expect "ratio(): per repetition, then the mean" paths_mean per_call harvest \
+		'(.insns.buckets | add) / .probe.vms[0].latency.get_dirty_log.count' || rc=1
 	return $rc
 }
