@@ -123,6 +123,8 @@
 #include "test_util.h"
 #include "ucall_common.h"
 
+#include "mmuscope_tests.h"
+
 #define TEST_SLOT		1
 #define DUMMY_SLOT		2
 /* 1G-aligned and above the RAM of any test host: see the header. */
@@ -140,7 +142,6 @@
 #define TAIL_TAG		0xd1a0000000000000ull
 #define LAST_QWORD		(PG_SIZE_4K / sizeof(uint64_t) - 1)
 
-#define HUGE_2M_SYSFS		"/sys/kernel/mm/hugepages/hugepages-2048kB/"
 #define BASELINE_RELEASE	"-mmuscope-baseline"
 
 enum { STAGE_WRITTEN = 1, STAGE_READ };
@@ -238,27 +239,6 @@ static int read_bool_param(const char *path)
 static char param_char(int v)
 {
 	return v < 0 ? '?' : v ? 'Y' : 'N';
-}
-
-/* 2M hugetlb pages that an mmap() can still reserve, or -1 without 2M hugetlb. */
-static long free_huge_2m_pages(void)
-{
-	long free_pages = -1, resv = 0;
-	FILE *f;
-
-	f = fopen(HUGE_2M_SYSFS "free_hugepages", "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &free_pages) != 1)
-		free_pages = -1;
-	fclose(f);
-	f = fopen(HUGE_2M_SYSFS "resv_hugepages", "r");
-	if (f) {
-		if (fscanf(f, "%ld", &resv) != 1)
-			resv = 0;
-		fclose(f);
-	}
-	return free_pages < 0 ? -1 : free_pages - resv;
 }
 
 static uint64_t window_gva(unsigned int w)

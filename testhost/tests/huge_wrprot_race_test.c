@@ -72,6 +72,8 @@
 #include "test_util.h"
 #include "ucall_common.h"
 
+#include "mmuscope_tests.h"
+
 #define TEST_SLOT		1
 #define DUMMY_SLOT		2
 /* Above the library's slot 0; the test slot is mapped 1:1 (GVA == GPA) with 2M pages. */
@@ -90,7 +92,6 @@
 #define MARK_B			0xbbbbbbbbbbbb0002ull
 
 #define WAIT_TIMEOUT_S		120
-#define HUGE_2M_SYSFS		"/sys/kernel/mm/hugepages/hugepages-2048kB/"
 
 /* Flags shared by host and guest: each holds the round it was last set in. */
 struct race_shared {
@@ -286,27 +287,6 @@ static void wait_guest_flag(uint64_t *flag, uint64_t round, const char *what)
 			    what, WAIT_TIMEOUT_S);
 		sched_yield();
 	}
-}
-
-/* 2M hugetlb pages that an mmap() can still reserve, or -1 without 2M hugetlb. */
-static long free_huge_2m_pages(void)
-{
-	long free_pages = -1, resv = 0;
-	FILE *f;
-
-	f = fopen(HUGE_2M_SYSFS "free_hugepages", "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &free_pages) != 1)
-		free_pages = -1;
-	fclose(f);
-	f = fopen(HUGE_2M_SYSFS "resv_hugepages", "r");
-	if (f) {
-		if (fscanf(f, "%ld", &resv) != 1)
-			resv = 0;
-		fclose(f);
-	}
-	return free_pages < 0 ? -1 : free_pages - resv;
 }
 
 static void require_shadow_paging(void)
