@@ -46,6 +46,8 @@ enum {
  * answering under TCG keeps printing RCU stall reports, which no idle timeout notices.
  */
 #define SPLAT_GRACE 30
+/* --icount=auto: QEMU's adaptive shift. */
+#define ICOUNT_AUTO 100
 #define TAIL_LINES 30		/* console tail shown when the guest dies */
 #define MAX_ARGS 128
 
@@ -63,6 +65,7 @@ struct opts {
 	const char *accel;
 	const char *workdir;
 	const char *insns;	/* --insns: NULL (off), "multi" or "single" (TCG's threads) */
+	int icount;		/* --icount=SHIFT: -1 off, else QEMU's -icount shift */
 	char *insns_plugin;	/* its insns.so */
 	char *insns_dir;	/* SHARE/insns */
 	int smp;
@@ -123,6 +126,10 @@ static void usage(FILE *f)
 "                         loaded. THREADS: multi (default; -accel tcg,thread=multi: exact\n"
 "                         for the vCPU that marks, close for the others) or single\n"
 "                         (thread=single: exact on every vCPU, slower with several)\n"
+"      --icount=SHIFT     deterministic virtual time under TCG: -icount shift=SHIFT,sleep=off\n"
+"                         (each instruction advances the guest's clocks by 2^SHIFT ns, so\n"
+"                         its own timers measure instructions, not host time; TCG single-\n"
+"                         threaded; 0-10, auto for QEMU's adaptive mode)\n"
 "  -a, --append=ARGS      extra kernel command line\n"
 "  -v, --verbose          echo the console to stderr\n"
 "\n"
@@ -439,7 +446,14 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 		argv[n++] = "-cpu"; argv[n++] = "host";
 	} else {
 		argv[n++] = "-accel";
-		argv[n++] = o->insns && !strcmp(o->insns, "single") ? "tcg,thread=single" : "tcg,thread=multi";
+		/* -icount runs TCG in one thread: QEMU refuses it with thread=multi. */
+		argv[n++] = (o->insns && !strcmp(o->insns, "single")) || o->icount >= 0 ?
+			"tcg,thread=single" : "tcg,thread=multi";
+		if (o->icount >= 0) {
+			argv[n++] = "-icount";
+			argv[n++] = o->icount == ICOUNT_AUTO ? "shift=auto,sleep=off" :
+				xasprintf("shift=%d,sleep=off", o->icount);
+		}
 		/*
 		 * No LA57: in 6.12 pgtable_l5_enabled() reads X86_FEATURE_LA57 from
 		 * boot_cpu_data until alternatives are patched, and identify_boot_cpu()
@@ -486,9 +500,11 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 			"(install qemu-system-x86: make deps)\n", strerror(errno));
 		_exit(127);
 	}
-	fprintf(stderr, "testhost: booting %s (%s, %d vCPU%s, %s, mode %s, timeout %ds%s%s)\n",
+	fprintf(stderr, "testhost: booting %s (%s, %d vCPU%s, %s, mode %s, timeout %ds%s%s%s)\n",
 		o->kernel, kvm ? "KVM" : "TCG", o->smp, o->smp == 1 ? "" : "s", o->mem, o->mode,
-		o->timeout, o->insns ? ", insns plugin thread=" : "", o->insns ? o->insns : "");
+		o->timeout, o->insns ? ", insns plugin thread=" : "", o->insns ? o->insns : "",
+		o->icount < 0 ? "" : o->icount == ICOUNT_AUTO ? ", icount shift=auto" :
+		xasprintf(", icount shift=%d: 2^%d ns per instruction", o->icount, o->icount));
 	return pid;
 }
 
@@ -579,6 +595,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "print-smp", no_argument, NULL, 'P' },
 		{ "insns", optional_argument, NULL, 'N' },
+		{ "icount", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -591,6 +608,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	o->mem = "6G";
 	o->accel = "auto";
 	o->timeout = 900;
+	o->icount = -1;
 	while ((c = getopt_long(argc, argv, "+k:d:m:s:c:t:I:C:a:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kernel = optarg; break;
@@ -606,6 +624,16 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case 'v': o->verbose = true; break;
 		case 'P': print_smp = true; break;
 		case 'N': o->insns = optarg ? optarg : "multi"; break;
+		case 'Q':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (!strcmp(optarg, "auto"))
+				o->icount = ICOUNT_AUTO;
+			else if (errno || *end || end == optarg || v < 0 || v > 10)
+				fatal("--icount takes a shift from 0 to 10 or auto, not '%s'", optarg);
+			else
+				o->icount = (int)v;
+			break;
 		case 't':
 		case 'I':
 		case 'S':
@@ -635,6 +663,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	if (o->insns && use_kvm(o))
 		fatal("--insns counts instructions with a TCG plugin, and there is no plugin under "
 		      "KVM: add --accel=tcg");
+	if (o->icount >= 0 && use_kvm(o))
+		fatal("--icount is TCG's virtual time, and KVM has none: add --accel=tcg");
 	if (!o->smp)
 		o->smp = default_smp(o);
 	if (print_smp) {
