@@ -167,35 +167,58 @@ static int load_metrics(const char *file)
 
 /* --- reading a value out of a repetition --------------------------------------------------- */
 
-/* The values of metric m over the reps in dir; docs counts the readable repetitions. */
-struct sample {
-	double v[MAX_REPS];
-	size_t n, docs;
+/* The readable repetitions of one workload directory, each parsed once for all metrics. */
+struct reps {
+	struct json_object *doc[MAX_REPS];
+	char *path[MAX_REPS];
+	size_t n;
 };
 
-static void collect(const char *dir, const struct metric *m, struct sample *s)
+static void load_reps(const char *dir, struct reps *r)
 {
-	char *reps[MAX_REPS];
-	int n = resultset_list(dir, false, reps, MAX_REPS), i;
+	char *names[MAX_REPS];
+	int n = resultset_list(dir, false, names, MAX_REPS), i;
 
-	s->n = s->docs = 0;
+	r->n = 0;
 	for (i = 0; i < n; i++) {
 		char path[4096];
 		struct json_object *doc;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, reps[i]);
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		doc = json_object_from_file(path);
 		if (!doc) {
 			if (metricpath_once(path))
 				input_error("%s is not valid JSON: rerun that repetition or delete it", path);
 			continue;
 		}
-		s->docs++;
-		if (metricpath_value(doc, m->path, path, &s->v[s->n]))
-			s->n++;
-		json_object_put(doc);
+		r->doc[r->n] = doc;
+		r->path[r->n++] = strdup(path);
 	}
-	resultset_free(reps, n);
+	resultset_free(names, n);
+}
+
+static void free_reps(struct reps *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		json_object_put(r->doc[i]);
+		free(r->path[i]);
+	}
+	r->n = 0;
+}
+
+/* The values of metric m over the repetitions r; docs counts them (the readable ones). */
+struct sample {
+	double v[MAX_REPS];
+	size_t n, docs;
+};
+
+static void collect(const struct reps *r, const struct metric *m, struct sample *s)
+{
+	s->n = 0;
+	s->docs = r->n;
+	for (size_t i = 0; i < r->n; i++)
+		if (metricpath_value(r->doc[i], m->path, r->path[i], &s->v[s->n]))
+			s->n++;
 }
 
 /*
@@ -213,36 +236,23 @@ struct family {
 static struct family families[MAX_ROWS];
 static int nfamilies;
 
-/* Repetitions in dir whose JSON has an "insns" document (an object: null without testhost
- * --insns, or for a repetition without a window of its own); *docs: the readable ones. */
-static size_t insns_reps(const char *dir, size_t *docs)
+/* Repetitions whose JSON has an "insns" document (an object: null without testhost
+ * --insns, or for a repetition without a window of its own). */
+static size_t insns_reps(const struct reps *r)
 {
-	char *reps[MAX_REPS];
-	int n = resultset_list(dir, false, reps, MAX_REPS), i;
+	struct json_object *insns;
 	size_t with = 0;
 
-	*docs = 0;
-	for (i = 0; i < n; i++) {
-		char path[4096];
-		struct json_object *doc, *insns;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, reps[i]);
-		doc = json_object_from_file(path);
-		if (!doc)
-			continue;	/* collect() reports it */
-		(*docs)++;
-		with += json_object_object_get_ex(doc, "insns", &insns) &&
+	for (size_t i = 0; i < r->n; i++)
+		with += json_object_object_get_ex(r->doc[i], "insns", &insns) &&
 			json_object_is_type(insns, json_type_object);
-		json_object_put(doc);
-	}
-	resultset_free(reps, n);
 	return with;
 }
 
-/* The family of mode/wl (bw, nw: its directories in the two sets); NULL when no gate-insns
+/* The family of mode/wl (b, n: its repetitions in the two sets); NULL when no gate-insns
  * or gate-wall metric applies to it (its gated metrics, if any, are the "gate" ones). */
-static const struct family *choose_family(const char *mode, const char *wl, const char *bw,
-					  const char *nw)
+static const struct family *choose_family(const char *mode, const char *wl,
+					  const struct reps *b, const struct reps *n)
 {
 	bool any_insns = false, any_wall = false;
 	size_t bi, bd, ni, nd;
@@ -259,8 +269,8 @@ static const struct family *choose_family(const char *mode, const char *wl, cons
 	f = &families[nfamilies++];
 	snprintf(f->mode, sizeof(f->mode), "%.63s", mode);
 	snprintf(f->workload, sizeof(f->workload), "%.63s", wl);
-	bi = insns_reps(bw, &bd);
-	ni = insns_reps(nw, &nd);
+	bi = insns_reps(b), bd = b->n;
+	ni = insns_reps(n), nd = n->n;
 	f->insns = any_insns && bi >= 2 && ni >= 2;
 	if (f->insns)
 		snprintf(f->why, sizeof(f->why), "instruction counts (`gate-insns`): both sets carry "
@@ -671,21 +681,24 @@ static int nrows;
 static void compare_workload(const char *mode, const char *wl, const char *bdir, const char *ndir)
 {
 	static struct sample bs, ns;
+	static struct reps br, nr;
 	char bw[8192], nw[8192];
 	const struct family *f;
 	int k;
 
 	snprintf(bw, sizeof(bw), "%s/%s", bdir, wl);
 	snprintf(nw, sizeof(nw), "%s/%s", ndir, wl);
-	f = choose_family(mode, wl, bw, nw);
+	load_reps(bw, &br);
+	load_reps(nw, &nr);
+	f = choose_family(mode, wl, &br, &nr);
 	for (k = 0; k < nmetrics && nrows < MAX_ROWS; k++) {
 		const struct metric *m = &metrics[k];
 		struct row *r;
 
 		if (fnmatch(m->workloads, wl, 0))
 			continue;
-		collect(bw, m, &bs);
-		collect(nw, m, &ns);
+		collect(&br, m, &bs);
+		collect(&nr, m, &ns);
 		if (!bs.n && !ns.n)
 			continue;	/* not measured here (a probe off, a field this workload lacks) */
 		if (bs.docs != ns.docs)
@@ -702,6 +715,8 @@ static void compare_workload(const char *mode, const char *wl, const char *bdir,
 		r->new = summarize(ns.v, ns.n);
 		row_stats(r);
 	}
+	free_reps(&br);
+	free_reps(&nr);
 }
 
 static bool listed(char **names, int n, const char *name)

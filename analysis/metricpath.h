@@ -8,8 +8,9 @@
  *                         an object: every member's, likewise
  *   [sum:KEY=V1|V2]       an array: the elements whose member KEY is V1 or V2, added up
  *   [KEY=V1|V2]           an array: the one element whose KEY is V1 or V2
- *   [sum:GLOB|GLOB]       an object: the members whose name matches a glob (fnmatch: * ? and
- *                         no [...] classes), added up; e.g. insns.buckets[sum:*_lock_slowpath]
+ *   [sum:GLOB|!GLOB]      an object: the members whose name matches a glob (fnmatch: * ? and
+ *                         no [...] classes) and no !GLOB, added up; e.g.
+ *                         insns.buckets[sum:*_lock_slowpath], insns.buckets[sum:!*_lock_slowpath]
  *   ratio(PATH,PATH)      the first over the second
  *
  * No value (n/a, never 0) when a member is missing or null, not a number, a statistic of no
