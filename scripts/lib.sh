@@ -126,3 +126,17 @@ guest_images() {
 	guest_cmdline="console=ttyS0 quiet panic=-1 oops=panic watchdog_thresh=60"
 	if grep -q 'QEMU TCG CPU' /proc/cpuinfo; then guest_cmdline+=" clearcpuid=smap"; fi
 }
+
+# insns_testhost_accel INSNS: with INSNS=1, check that the TCG plugin and its marker are
+# built, and print --accel=tcg where this host has vmx/svm (testhost refuses --insns under
+# KVM: the test hosts then run under TCG, slower, and a warning says so). Used by ci/bench
+# and ci/ab to build their testhost options.
+insns_testhost_accel() {
+	[ "$1" = 1 ] || return 0
+	[ -f "$MMUSCOPE_ROOT/build/lib/insns.so" ] && [ -x "$MMUSCOPE_ROOT/build/bin/insns-mark" ] ||
+		die "INSNS=1 (--insns) needs the TCG plugin and its marker: run 'make insns'"
+	if grep -qwE 'vmx|svm' /proc/cpuinfo; then
+		warn "INSNS=1: instruction counts need TCG, so the test hosts run under TCG although this host has KVM (slower; INSNS=0 for KVM)"
+		echo --accel=tcg
+	fi
+}
