@@ -194,7 +194,7 @@ stress: $(TESTHOST) kernel tools guest
 		$(abspath testhost/stress) $(SECS) $(STRESS_OUT)/result.json
 
 # --- tests ----------------------------------------------------------------------------------
-UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats $(OUTPUT)/bin/test_metricpath
+UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats $(OUTPUT)/bin/test_metricpath $(OUTPUT)/bin/test_metricsconf
 TEST_PROGS := $(OUTPUT)/bin/dirtylog_vmm
 
 $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
@@ -211,13 +211,19 @@ $(OUTPUT)/bin/test_loader: $(OUTPUT)/obj/tests/test_loader.o $(OUTPUT)/obj/loade
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
 
 $(OUTPUT)/obj/tests/test_loader.o: CFLAGS += -Iloader
-$(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/tests/test_metricpath.o: CFLAGS += -Ianalysis
+$(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/tests/test_metricpath.o $(OUTPUT)/obj/tests/test_metricsconf.o: \
+		CFLAGS += -Ianalysis
 
 $(OUTPUT)/bin/test_stats: $(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -lgsl -lgslcblas -lm -o $@
 
 $(OUTPUT)/bin/test_metricpath: $(OUTPUT)/obj/tests/test_metricpath.o $(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -ljson-c -o $@
+
+$(OUTPUT)/bin/test_metricsconf: $(OUTPUT)/obj/tests/test_metricsconf.o $(OUTPUT)/obj/analysis/metricsconf.o \
+		$(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -ljson-c -o $@
 
