@@ -194,7 +194,8 @@ stress: $(TESTHOST) kernel tools guest
 		$(abspath testhost/stress) $(SECS) $(STRESS_OUT)/result.json
 
 # --- tests ----------------------------------------------------------------------------------
-UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats $(OUTPUT)/bin/test_metricpath $(OUTPUT)/bin/test_metricsconf
+UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats $(OUTPUT)/bin/test_metricpath $(OUTPUT)/bin/test_metricsconf \
+	$(OUTPUT)/bin/test_bisect
 TEST_PROGS := $(OUTPUT)/bin/dirtylog_vmm
 
 $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
@@ -211,8 +212,8 @@ $(OUTPUT)/bin/test_loader: $(OUTPUT)/obj/tests/test_loader.o $(OUTPUT)/obj/loade
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
 
 $(OUTPUT)/obj/tests/test_loader.o: CFLAGS += -Iloader
-$(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/tests/test_metricpath.o $(OUTPUT)/obj/tests/test_metricsconf.o: \
-		CFLAGS += -Ianalysis
+$(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/tests/test_metricpath.o $(OUTPUT)/obj/tests/test_metricsconf.o \
+		$(OUTPUT)/obj/tests/test_bisect.o: CFLAGS += -Ianalysis
 
 $(OUTPUT)/bin/test_stats: $(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
@@ -226,6 +227,11 @@ $(OUTPUT)/bin/test_metricsconf: $(OUTPUT)/obj/tests/test_metricsconf.o $(OUTPUT)
 		$(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -ljson-c -o $@
+
+$(OUTPUT)/bin/test_bisect: $(OUTPUT)/obj/tests/test_bisect.o $(OUTPUT)/obj/analysis/bisectlogic.o \
+		$(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -lgsl -lgslcblas -lm -o $@
 
 # A tiny VMM that the probe tests check the probes against.
 $(OUTPUT)/bin/dirtylog_vmm: tests/dirtylog_vmm.c | $(OUTPUT)/bin
