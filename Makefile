@@ -48,7 +48,7 @@ deps:
 TESTHOST := $(OUTPUT)/bin/testhost
 BPF_TOOLS := mmuprobe
 LOADER_OBJS := ksyms hist zapreason
-ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
+ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/bisect_report $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
 WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate
 GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
 # (insns: the TCG plugin and its marker, last section, for `testhost --insns` and the tests)
@@ -118,6 +118,15 @@ $(OUTPUT)/bin/plot: $(OUTPUT)/obj/analysis/plot.o $(OUTPUT)/obj/analysis/results
 $(OUTPUT)/bin/report_html: $(OUTPUT)/obj/analysis/report_html.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
+# bisect_report finds analysis/metrics.conf where the repository is (its default -m).
+$(OUTPUT)/obj/analysis/bisect_report.o: CFLAGS += -DMMUSCOPE_ANALYSIS_DIR='"$(abspath analysis)"'
+
+$(OUTPUT)/bin/bisect_report: $(OUTPUT)/obj/analysis/bisect_report.o $(OUTPUT)/obj/analysis/bisectlogic.o \
+		$(OUTPUT)/obj/analysis/metricsconf.o $(OUTPUT)/obj/analysis/reps.o $(OUTPUT)/obj/analysis/stats.o \
+		$(OUTPUT)/obj/analysis/resultset.o $(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
 # --- workloads' parsers -----------------------------------------------------------------------
 $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse: $(OUTPUT)/bin/%: workloads/%.c | $(OUTPUT)/bin
