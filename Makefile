@@ -48,7 +48,7 @@ deps:
 TESTHOST := $(OUTPUT)/bin/testhost
 BPF_TOOLS := mmuprobe
 LOADER_OBJS := ksyms hist zapreason
-ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
+ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/bisect_report $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
 WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate
 GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
 # (insns: the TCG plugin and its marker, last section, for `testhost --insns` and the tests)
@@ -118,6 +118,15 @@ $(OUTPUT)/bin/plot: $(OUTPUT)/obj/analysis/plot.o $(OUTPUT)/obj/analysis/results
 $(OUTPUT)/bin/report_html: $(OUTPUT)/obj/analysis/report_html.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
+# bisect_report finds analysis/metrics.conf where the repository is (its default -m).
+$(OUTPUT)/obj/analysis/bisect_report.o: CFLAGS += -DMMUSCOPE_ANALYSIS_DIR='"$(abspath analysis)"'
+
+$(OUTPUT)/bin/bisect_report: $(OUTPUT)/obj/analysis/bisect_report.o $(OUTPUT)/obj/analysis/bisectlogic.o \
+		$(OUTPUT)/obj/analysis/metricsconf.o $(OUTPUT)/obj/analysis/reps.o $(OUTPUT)/obj/analysis/stats.o \
+		$(OUTPUT)/obj/analysis/resultset.o $(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
 # --- workloads' parsers -----------------------------------------------------------------------
 $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse: $(OUTPUT)/bin/%: workloads/%.c | $(OUTPUT)/bin
@@ -194,7 +203,8 @@ stress: $(TESTHOST) kernel tools guest
 		$(abspath testhost/stress) $(SECS) $(STRESS_OUT)/result.json
 
 # --- tests ----------------------------------------------------------------------------------
-UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats $(OUTPUT)/bin/test_metricpath
+UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats $(OUTPUT)/bin/test_metricpath $(OUTPUT)/bin/test_metricsconf \
+	$(OUTPUT)/bin/test_bisect
 TEST_PROGS := $(OUTPUT)/bin/dirtylog_vmm
 
 $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
@@ -211,7 +221,8 @@ $(OUTPUT)/bin/test_loader: $(OUTPUT)/obj/tests/test_loader.o $(OUTPUT)/obj/loade
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
 
 $(OUTPUT)/obj/tests/test_loader.o: CFLAGS += -Iloader
-$(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/tests/test_metricpath.o: CFLAGS += -Ianalysis
+$(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/tests/test_metricpath.o $(OUTPUT)/obj/tests/test_metricsconf.o \
+		$(OUTPUT)/obj/tests/test_bisect.o: CFLAGS += -Ianalysis
 
 $(OUTPUT)/bin/test_stats: $(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
@@ -220,6 +231,16 @@ $(OUTPUT)/bin/test_stats: $(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/analysi
 $(OUTPUT)/bin/test_metricpath: $(OUTPUT)/obj/tests/test_metricpath.o $(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -ljson-c -o $@
+
+$(OUTPUT)/bin/test_metricsconf: $(OUTPUT)/obj/tests/test_metricsconf.o $(OUTPUT)/obj/analysis/metricsconf.o \
+		$(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -ljson-c -o $@
+
+$(OUTPUT)/bin/test_bisect: $(OUTPUT)/obj/tests/test_bisect.o $(OUTPUT)/obj/analysis/bisectlogic.o \
+		$(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -lgsl -lgslcblas -lm -o $@
 
 # A tiny VMM that the probe tests check the probes against.
 $(OUTPUT)/bin/dirtylog_vmm: tests/dirtylog_vmm.c | $(OUTPUT)/bin
