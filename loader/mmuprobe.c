@@ -311,14 +311,15 @@ static int tracing_allowed(struct btf_place *bp, const char *name, int kind,
 	return 1;
 }
 
-static bool tracepoint_exists(const char *category, const char *name)
+/* Whether a trace event ("category/name") exists. */
+static bool tracepoint_exists(const char *event)
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s/%s", category, name);
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s", event);
 	if (!access(path, F_OK))
 		return true;
-	snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/%s/%s", category, name);
+	snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/%s", event);
 	return !access(path, F_OK);
 }
 
@@ -358,19 +359,100 @@ static bool measured(enum metric m)
 	return tiers[m].status && (!strcmp(tiers[m].status, "exact") || !strcmp(tiers[m].status, "degraded"));
 }
 
+/*
+ * The programs whose tier is chosen, by name: every use of the table below says which
+ * program it means, so that no order of entries can re-attribute a metric. The order is
+ * the order the kernel is asked in (each attach type's first answer is reused).
+ */
+enum prog {
+	P_ZAP,			/* kvmmmu:kvm_mmu_prepare_zap_page */
+	P_FAULT_COUNT,		/* kvm:kvm_page_fault */
+	P_CONTENTION_BEGIN,	/* lock:contention_begin */
+	P_CONTENTION_END,	/* lock:contention_end */
+	P_RECYCLE_EXIT,		/* fexit kvm_mmu_zap_oldest_mmu_pages */
+	P_HARVEST,		/* fentry kvm_arch_mmu_enable_log_dirty_pt_masked */
+	P_COLLAPSE_ENTER,	/* fentry/fexit kvm_mmu_zap_collapsible_sptes */
+	P_COLLAPSE_EXIT,
+	P_FAULT_ENTER,		/* fentry/fexit kvm_mmu_page_fault */
+	P_FAULT_EXIT,
+	P_WRITE_LOCK,		/* fentry on the rwlock functions */
+	P_WRITE_UNLOCK,
+	P_READ_LOCK,
+	P_READ_UNLOCK,
+	P_KVM_ITER,		/* iter/task_file */
+	P_IOCTL_ENTER,		/* tp_btf sys_enter, or syscalls:sys_enter_ioctl */
+	P_IOCTL_EXIT,		/* tp_btf sys_exit, or syscalls:sys_exit_ioctl */
+	P_NR
+};
+
 struct choice {
 	struct bpf_program *full;	/* fentry/fexit/tp_btf */
 	struct bpf_program *fallback;	/* raw_tp, or NULL */
 	const char *name;		/* function or tracepoint */
 	int kind;			/* BTF_KIND_FUNC or BTF_KIND_TYPEDEF */
 	enum bpf_attach_type type;
+	const char *event;		/* the trace event ("category/name") that a tracepoint
+					 * program needs, either tier; NULL: none */
 	const bool *off;		/* an env flag that leaves it out (--add/--exclude), or NULL */
 	const char *off_why;		/* ... and how to have it */
+	bool event_ok;			/* event exists (or none is needed) */
 	bool use_full, use_fallback;
 	const char *why;		/* why full is not used */
 };
 
-static void choose(struct btf_place *bp, struct choice *c, bool tp_exists)
+static const char off_faults[] = "off by default (a program on every vCPU fault): --add page_faults";
+static const char off_harvest[] = "off by default (a trampoline on every harvested 64-page word, "
+				  "inside the timed ioctl): --add dirty_log_pages";
+static const char off_fault_lat[] = "off by default (a trampoline pair on every KVM page fault): "
+				    "--add fault_latency";
+static const char off_lock[] = "off by default (a program on every rwlock lock and unlock): --add lock_hold";
+
+/* The fields of a function's program, and of a tracepoint's tp_btf/raw_tp twins. */
+#define FUNC(prog, fn, t) .full = skel->progs.prog, .name = fn, .kind = BTF_KIND_FUNC, .type = t
+#define TP(btf, raw, tp, ev) .full = skel->progs.btf, .fallback = skel->progs.raw, .name = tp, \
+			     .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP, .event = ev
+
+static void programs_init(struct mmuprobe_bpf *skel, struct choice c[P_NR])
+{
+	const struct choice table[P_NR] = {
+		[P_ZAP] = { TP(zap_btf, zap_raw, "kvm_mmu_prepare_zap_page",
+			       "kvmmmu/kvm_mmu_prepare_zap_page") },
+		[P_FAULT_COUNT] = { TP(fault_btf, fault_raw, "kvm_page_fault", "kvm/kvm_page_fault"),
+				    .off = &env.no_fault_count, .off_why = off_faults },
+		[P_CONTENTION_BEGIN] = { TP(contention_begin_btf, contention_begin_raw, "contention_begin",
+					    "lock/contention_begin") },
+		[P_CONTENTION_END] = { TP(contention_end_btf, contention_end_raw, "contention_end",
+					  "lock/contention_end") },
+		[P_RECYCLE_EXIT] = { FUNC(recycle_exit, "kvm_mmu_zap_oldest_mmu_pages", BPF_TRACE_FEXIT) },
+		[P_HARVEST] = { FUNC(harvest_mask, "kvm_arch_mmu_enable_log_dirty_pt_masked", BPF_TRACE_FENTRY),
+				.off = &env.no_harvest, .off_why = off_harvest },
+		[P_COLLAPSE_ENTER] = { FUNC(collapse_enter, "kvm_mmu_zap_collapsible_sptes", BPF_TRACE_FENTRY) },
+		[P_COLLAPSE_EXIT] = { FUNC(collapse_exit, "kvm_mmu_zap_collapsible_sptes", BPF_TRACE_FEXIT) },
+		[P_FAULT_ENTER] = { FUNC(page_fault_enter, "kvm_mmu_page_fault", BPF_TRACE_FENTRY),
+				    .off = &env.no_fault_latency, .off_why = off_fault_lat },
+		[P_FAULT_EXIT] = { FUNC(page_fault_exit, "kvm_mmu_page_fault", BPF_TRACE_FEXIT),
+				   .off = &env.no_fault_latency, .off_why = off_fault_lat },
+		[P_WRITE_LOCK] = { FUNC(write_lock_enter, "_raw_write_lock", BPF_TRACE_FENTRY),
+				   .off = &env.no_lock_hold, .off_why = off_lock },
+		[P_WRITE_UNLOCK] = { FUNC(write_unlock_enter, "_raw_write_unlock", BPF_TRACE_FENTRY),
+				     .off = &env.no_lock_hold, .off_why = off_lock },
+		[P_READ_LOCK] = { FUNC(read_lock_enter, "_raw_read_lock", BPF_TRACE_FENTRY),
+				  .off = &env.no_lock_hold, .off_why = off_lock },
+		[P_READ_UNLOCK] = { FUNC(read_unlock_enter, "_raw_read_unlock", BPF_TRACE_FENTRY),
+				    .off = &env.no_lock_hold, .off_why = off_lock },
+		[P_KVM_ITER] = { FUNC(dump_kvm, "bpf_iter_task_file", BPF_TRACE_ITER) },
+		/* tp_btf sys_enter/sys_exit always exist; both doors are tried only where the
+		 * syscall trace events do (CONFIG_FTRACE_SYSCALLS), as they always were. */
+		[P_IOCTL_ENTER] = { TP(ioctl_enter_btf, ioctl_enter_tp, "sys_enter", "syscalls/sys_enter_ioctl") },
+		[P_IOCTL_EXIT] = { TP(ioctl_exit_btf, ioctl_exit_tp, "sys_exit", "syscalls/sys_exit_ioctl") },
+	};
+
+	memcpy(c, table, sizeof(table));
+}
+#undef FUNC
+#undef TP
+
+static void choose(struct btf_place *bp, struct choice *c)
 {
 	char tname[128];
 	const char *name = c->name;
@@ -382,14 +464,129 @@ static void choose(struct btf_place *bp, struct choice *c, bool tp_exists)
 	}
 	if (!strcmp(env.tier, "degraded") && c->fallback)
 		c->why = "--tier degraded";
-	else if (c->type == BPF_TRACE_RAW_TP && !tp_exists)
+	else if (c->type == BPF_TRACE_RAW_TP && !c->event_ok)
 		c->why = "the tracepoint does not exist (is KVM loaded?)";
 	else
 		c->use_full = tracing_allowed(bp, name, c->kind, c->type, &c->why);
-	c->use_fallback = !c->use_full && c->fallback && tp_exists;
+	c->use_fallback = !c->use_full && c->fallback && c->event_ok;
 	bpf_program__set_autoload(c->full, c->use_full);
 	if (c->fallback)
 		bpf_program__set_autoload(c->fallback, c->use_fallback);
+}
+
+/* Each program's tier (which twin loads, or none), in enum prog's order. */
+static void choose_all(struct btf_place *bp, struct choice c[P_NR])
+{
+	struct choice *in = &c[P_IOCTL_ENTER], *out = &c[P_IOCTL_EXIT];
+	bool forced_degraded = !strcmp(env.tier, "degraded");
+	int p;
+
+	for (p = 0; p < P_NR; p++) {
+		bool excluded = c[p].off && *c[p].off;
+
+		c[p].event_ok = !c[p].event || tracepoint_exists(c[p].event);
+		if (excluded || (forced_degraded && !c[p].fallback)) {
+			c[p].why = excluded ? c[p].off_why : "--tier degraded";
+			bpf_program__set_autoload(c[p].full, false);
+			if (c[p].fallback && excluded)
+				bpf_program__set_autoload(c[p].fallback, false);
+			continue;
+		}
+		choose(bp, &c[p]);
+	}
+	/*
+	 * Both ioctl ends through the same door, and the trace events wherever they
+	 * exist: a tp_btf program runs preemptible (migration disabled only), and
+	 * bpf_task_storage_get() from it takes a per-CPU trylock that fails while a
+	 * task preempted inside task storage holds it on that CPU; one CI run counted a
+	 * drop with tp_btf, none of the runs with the trace events (which run with
+	 * preemption off). tp_btf is the door where CONFIG_FTRACE_SYSCALLS is off.
+	 */
+	if (in->event_ok || in->use_full != out->use_full) {
+		in->use_full = out->use_full = false;
+		in->use_fallback = out->use_fallback = in->event_ok;
+		bpf_program__set_autoload(in->full, false);
+		bpf_program__set_autoload(out->full, false);
+		bpf_program__set_autoload(in->fallback, in->event_ok);
+		bpf_program__set_autoload(out->fallback, in->event_ok);
+	}
+}
+
+/* The tier table: what each metric rests on. */
+static void set_tiers(const struct choice c[P_NR])
+{
+	const char *ioctl_door = NULL;
+
+	if (c[P_ZAP].use_full || c[P_ZAP].use_fallback)
+		set_tier(M_ZAPS, "exact", "%s kvmmmu:kvm_mmu_prepare_zap_page, reason from the kernel stack",
+			 c[P_ZAP].use_full ? "tp_btf" : "raw_tp");
+	else
+		set_tier(M_ZAPS, "unavailable", "kvmmmu:kvm_mmu_prepare_zap_page: %s", c[P_ZAP].why);
+	if (c[P_RECYCLE_EXIT].use_full)
+		set_tier(M_RECYCLED, "exact", "fexit kvm_mmu_zap_oldest_mmu_pages (its return value)");
+	else
+		set_tier(M_RECYCLED, "degraded", "fexit kvm_mmu_zap_oldest_mmu_pages: %s; "
+			 "zaps with reason recycle count the pages instead", c[P_RECYCLE_EXIT].why);
+	if (env.no_lock_hold)
+		set_tier(M_LOCK_HOLD, "off", "fentry on the rwlock functions: %s", c[P_WRITE_LOCK].why);
+	else if (c[P_WRITE_LOCK].use_full && c[P_WRITE_UNLOCK].use_full &&
+		 c[P_READ_LOCK].use_full && c[P_READ_UNLOCK].use_full)
+		set_tier(M_LOCK_HOLD, "exact", "fentry _raw_{write,read}_lock (or lock:contention_end "
+			 "after a wait) to fentry _raw_{write,read}_unlock on &kvm->mmu_lock; holders' "
+			 "stacks sampled 1 in %ld", env.holder_sample);
+	else
+		set_tier(M_LOCK_HOLD, "unavailable", "fentry on the rwlock functions: %s",
+			 c[P_WRITE_LOCK].why ? c[P_WRITE_LOCK].why : c[P_WRITE_UNLOCK].why ?
+			 c[P_WRITE_UNLOCK].why : c[P_READ_LOCK].why ? c[P_READ_LOCK].why : c[P_READ_UNLOCK].why);
+	if (c[P_CONTENTION_BEGIN].use_full || c[P_CONTENTION_BEGIN].use_fallback)
+		set_tier(M_LOCK_WAIT, "exact", "lock:contention_begin/end (%s) filtered to &kvm->mmu_lock",
+			 c[P_CONTENTION_BEGIN].use_full ? "tp_btf" : "raw_tp");
+	else
+		set_tier(M_LOCK_WAIT, "unavailable", "lock:contention_*: %s", c[P_CONTENTION_BEGIN].why);
+	if (c[P_IOCTL_ENTER].use_full)
+		ioctl_door = "tp_btf sys_enter/sys_exit, ioctl(2)";
+	else if (c[P_IOCTL_ENTER].use_fallback)
+		ioctl_door = "syscalls:sys_{enter,exit}_ioctl";
+	if (ioctl_door)
+		set_tier(M_DIRTY_LOG, "exact", "%s KVM_GET_DIRTY_LOG/KVM_CLEAR_DIRTY_LOG (whole ioctl)", ioctl_door);
+	else
+		set_tier(M_DIRTY_LOG, "unavailable", "tp_btf sys_enter: %s; no syscalls:sys_enter_ioctl "
+			 "(CONFIG_FTRACE_SYSCALLS off)", c[P_IOCTL_ENTER].why);
+	if (env.no_harvest)
+		set_tier(M_HARVEST, "off", "fentry kvm_arch_mmu_enable_log_dirty_pt_masked: %s", c[P_HARVEST].why);
+	else if (c[P_HARVEST].use_full)
+		set_tier(M_HARVEST, "exact", "fentry kvm_arch_mmu_enable_log_dirty_pt_masked, popcount of the mask");
+	else
+		set_tier(M_HARVEST, "unavailable", "fentry kvm_arch_mmu_enable_log_dirty_pt_masked: %s",
+			 c[P_HARVEST].why);
+	if (ioctl_door)
+		set_tier(M_LOG_TOGGLE, "exact", "%s KVM_SET_USER_MEMORY_REGION(2) whose "
+			 "KVM_MEM_LOG_DIRTY_PAGES flips", ioctl_door);
+	else
+		set_tier(M_LOG_TOGGLE, "unavailable", "as dirty_log_latency: no way to see ioctl(2)");
+	if (c[P_COLLAPSE_ENTER].use_full && c[P_COLLAPSE_EXIT].use_full)
+		set_tier(M_COLLAPSE, "exact", "fentry/fexit kvm_mmu_zap_collapsible_sptes");
+	else
+		set_tier(M_COLLAPSE, "unavailable", "fentry/fexit kvm_mmu_zap_collapsible_sptes: %s",
+			 c[P_COLLAPSE_ENTER].why);
+	if (env.no_fault_count)
+		set_tier(M_FAULTS, "off", "kvm:kvm_page_fault: %s", c[P_FAULT_COUNT].why);
+	else if (c[P_FAULT_COUNT].use_full || c[P_FAULT_COUNT].use_fallback)
+		set_tier(M_FAULTS, "exact", "%s kvm:kvm_page_fault", c[P_FAULT_COUNT].use_full ? "tp_btf" : "raw_tp");
+	else
+		set_tier(M_FAULTS, "unavailable", "kvm:kvm_page_fault: %s", c[P_FAULT_COUNT].why);
+	if (env.no_fault_latency)
+		set_tier(M_FAULT_LAT, "off", "fentry/fexit kvm_mmu_page_fault: %s", c[P_FAULT_ENTER].why);
+	else if (c[P_FAULT_ENTER].use_full && c[P_FAULT_EXIT].use_full)
+		set_tier(M_FAULT_LAT, "exact", "fentry/fexit kvm_mmu_page_fault");
+	else
+		set_tier(M_FAULT_LAT, "unavailable", "fentry/fexit kvm_mmu_page_fault: %s", c[P_FAULT_ENTER].why);
+	if (c[P_KVM_ITER].use_full)
+		set_tier(M_KVM_STATS, "exact", "struct kvm read with CO-RE by a task_file iterator at start, "
+			 "end and each interval");
+	else
+		set_tier(M_KVM_STATS, "degraded", "iter/task_file: %s; struct kvm read with CO-RE at the VM's "
+			 "ioctls (KVM_RUN at most every 10 ms), so the last value may be stale", c[P_KVM_ITER].why);
 }
 
 /* ---- collected data -------------------------------------------------------------------- */
@@ -1060,7 +1257,7 @@ int main(int argc, char **argv)
 	struct bpf_link *iter = NULL;
 	struct json_object *doc = NULL;
 	uint64_t next_snap, deadline;
-	int err, workload_status = 0, i;
+	int err, workload_status = 0;
 	pid_t child = 0;
 	int stats_fd = -1;
 	bool kvm_present;
@@ -1126,135 +1323,11 @@ open_again:
 	skel->rodata->kvm_vcpu_ioctl_addr = ksyms_addr(ksyms, "kvm_vcpu_ioctl");
 
 	{
-		bool kvmmmu = tracepoint_exists("kvmmmu", "kvm_mmu_prepare_zap_page");
-		bool kvmtp = tracepoint_exists("kvm", "kvm_page_fault");
-		bool locktp = tracepoint_exists("lock", "contention_begin");
-		bool ioctltp = tracepoint_exists("syscalls", "sys_enter_ioctl");
-		bool forced_degraded = !strcmp(env.tier, "degraded");
-		const char *off_faults = "off by default (a program on every vCPU fault): --add page_faults";
-		const char *off_harvest = "off by default (a trampoline on every harvested 64-page word, "
-					  "inside the timed ioctl): --add dirty_log_pages";
-		const char *off_fault_lat = "off by default (a trampoline pair on every KVM page fault): "
-					    "--add fault_latency";
-		const char *off_lock = "off by default (a program on every rwlock lock and unlock): --add lock_hold";
-		const char *ioctl_door = NULL;
-		struct choice c[] = {
-			{ .full = skel->progs.zap_btf, .fallback = skel->progs.zap_raw, .name = "kvm_mmu_prepare_zap_page", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP },
-			{ .full = skel->progs.fault_btf, .fallback = skel->progs.fault_raw, .name = "kvm_page_fault", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP, .off = &env.no_fault_count, .off_why = off_faults },
-			{ .full = skel->progs.contention_begin_btf, .fallback = skel->progs.contention_begin_raw, .name = "contention_begin", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP },
-			{ .full = skel->progs.contention_end_btf, .fallback = skel->progs.contention_end_raw, .name = "contention_end", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP },
-			{ .full = skel->progs.recycle_exit, .fallback = NULL, .name = "kvm_mmu_zap_oldest_mmu_pages", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FEXIT },
-			{ .full = skel->progs.harvest_mask, .fallback = NULL, .name = "kvm_arch_mmu_enable_log_dirty_pt_masked", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_harvest, .off_why = off_harvest },
-			{ .full = skel->progs.collapse_enter, .fallback = NULL, .name = "kvm_mmu_zap_collapsible_sptes", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY },
-			{ .full = skel->progs.collapse_exit, .fallback = NULL, .name = "kvm_mmu_zap_collapsible_sptes", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FEXIT },
-			{ .full = skel->progs.page_fault_enter, .fallback = NULL, .name = "kvm_mmu_page_fault", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_fault_latency, .off_why = off_fault_lat },
-			{ .full = skel->progs.page_fault_exit, .fallback = NULL, .name = "kvm_mmu_page_fault", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FEXIT, .off = &env.no_fault_latency, .off_why = off_fault_lat },
-			{ .full = skel->progs.write_lock_enter, .fallback = NULL, .name = "_raw_write_lock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_lock_hold, .off_why = off_lock },
-			{ .full = skel->progs.write_unlock_enter, .fallback = NULL, .name = "_raw_write_unlock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_lock_hold, .off_why = off_lock },
-			{ .full = skel->progs.read_lock_enter, .fallback = NULL, .name = "_raw_read_lock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_lock_hold, .off_why = off_lock },
-			{ .full = skel->progs.read_unlock_enter, .fallback = NULL, .name = "_raw_read_unlock", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_FENTRY, .off = &env.no_lock_hold, .off_why = off_lock },
-			{ .full = skel->progs.dump_kvm, .fallback = NULL, .name = "bpf_iter_task_file", .kind = BTF_KIND_FUNC, .type = BPF_TRACE_ITER },
-			{ .full = skel->progs.ioctl_enter_btf, .fallback = skel->progs.ioctl_enter_tp, .name = "sys_enter", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP },
-			{ .full = skel->progs.ioctl_exit_btf, .fallback = skel->progs.ioctl_exit_tp, .name = "sys_exit", .kind = BTF_KIND_TYPEDEF, .type = BPF_TRACE_RAW_TP },
-		};
-		/* Whether each fallback's trace event exists (the tp_btf targets are always there). */
-		bool tp_ok[] = { kvmmmu, kvmtp, locktp, locktp, [15] = ioctltp, [16] = ioctltp };
-		int nc = sizeof(c) / sizeof(c[0]);
+		struct choice c[P_NR];
 
-		for (i = 0; i < nc; i++) {
-			bool excluded = c[i].off && *c[i].off;
-
-			if (excluded || (forced_degraded && !c[i].fallback)) {
-				c[i].why = excluded ? c[i].off_why : "--tier degraded";
-				bpf_program__set_autoload(c[i].full, false);
-				if (c[i].fallback && excluded)
-					bpf_program__set_autoload(c[i].fallback, false);
-				continue;
-			}
-			choose(&bp, &c[i], i < 4 || i >= 15 ? tp_ok[i] : true);
-		}
-		/*
-		 * Both ioctl ends through the same door, and the trace events wherever they
-		 * exist: a tp_btf program runs preemptible (migration disabled only), and
-		 * bpf_task_storage_get() from it takes a per-CPU trylock that fails while a
-		 * task preempted inside task storage holds it on that CPU; one CI run counted a
-		 * drop with tp_btf, none of the runs with the trace events (which run with
-		 * preemption off). tp_btf is the door where CONFIG_FTRACE_SYSCALLS is off.
-		 */
-		if (ioctltp || c[15].use_full != c[16].use_full) {
-			c[15].use_full = c[16].use_full = false;
-			c[15].use_fallback = c[16].use_fallback = ioctltp;
-			bpf_program__set_autoload(c[15].full, false);
-			bpf_program__set_autoload(c[16].full, false);
-			bpf_program__set_autoload(c[15].fallback, ioctltp);
-			bpf_program__set_autoload(c[16].fallback, ioctltp);
-		}
-		/* The tier table: what each metric rests on. */
-		if (c[0].use_full || c[0].use_fallback)
-			set_tier(M_ZAPS, "exact", "%s kvmmmu:kvm_mmu_prepare_zap_page, reason from the kernel stack",
-				 c[0].use_full ? "tp_btf" : "raw_tp");
-		else
-			set_tier(M_ZAPS, "unavailable", "kvmmmu:kvm_mmu_prepare_zap_page: %s", c[0].why);
-		if (c[4].use_full)
-			set_tier(M_RECYCLED, "exact", "fexit kvm_mmu_zap_oldest_mmu_pages (its return value)");
-		else
-			set_tier(M_RECYCLED, "degraded", "fexit kvm_mmu_zap_oldest_mmu_pages: %s; "
-				 "zaps with reason recycle count the pages instead", c[4].why);
-		if (env.no_lock_hold)
-			set_tier(M_LOCK_HOLD, "off", "fentry on the rwlock functions: %s", c[10].why);
-		else if (c[10].use_full && c[11].use_full && c[12].use_full && c[13].use_full)
-			set_tier(M_LOCK_HOLD, "exact", "fentry _raw_{write,read}_lock (or lock:contention_end "
-				 "after a wait) to fentry _raw_{write,read}_unlock on &kvm->mmu_lock; holders' "
-				 "stacks sampled 1 in %ld", env.holder_sample);
-		else
-			set_tier(M_LOCK_HOLD, "unavailable", "fentry on the rwlock functions: %s",
-				 c[10].why ? c[10].why : c[11].why ? c[11].why : c[12].why ? c[12].why : c[13].why);
-		if (c[2].use_full || c[2].use_fallback)
-			set_tier(M_LOCK_WAIT, "exact", "lock:contention_begin/end (%s) filtered to &kvm->mmu_lock",
-				 c[2].use_full ? "tp_btf" : "raw_tp");
-		else
-			set_tier(M_LOCK_WAIT, "unavailable", "lock:contention_*: %s", c[2].why);
-		if (c[15].use_full)
-			ioctl_door = "tp_btf sys_enter/sys_exit, ioctl(2)";
-		else if (c[15].use_fallback)
-			ioctl_door = "syscalls:sys_{enter,exit}_ioctl";
-		if (ioctl_door)
-			set_tier(M_DIRTY_LOG, "exact", "%s KVM_GET_DIRTY_LOG/KVM_CLEAR_DIRTY_LOG (whole ioctl)", ioctl_door);
-		else
-			set_tier(M_DIRTY_LOG, "unavailable", "tp_btf sys_enter: %s; no syscalls:sys_enter_ioctl "
-				 "(CONFIG_FTRACE_SYSCALLS off)", c[15].why);
-		if (env.no_harvest)
-			set_tier(M_HARVEST, "off", "fentry kvm_arch_mmu_enable_log_dirty_pt_masked: %s", c[5].why);
-		else if (c[5].use_full)
-			set_tier(M_HARVEST, "exact", "fentry kvm_arch_mmu_enable_log_dirty_pt_masked, popcount of the mask");
-		else
-			set_tier(M_HARVEST, "unavailable", "fentry kvm_arch_mmu_enable_log_dirty_pt_masked: %s", c[5].why);
-		if (ioctl_door)
-			set_tier(M_LOG_TOGGLE, "exact", "%s KVM_SET_USER_MEMORY_REGION(2) whose "
-				 "KVM_MEM_LOG_DIRTY_PAGES flips", ioctl_door);
-		else
-			set_tier(M_LOG_TOGGLE, "unavailable", "as dirty_log_latency: no way to see ioctl(2)");
-		if (c[6].use_full && c[7].use_full)
-			set_tier(M_COLLAPSE, "exact", "fentry/fexit kvm_mmu_zap_collapsible_sptes");
-		else
-			set_tier(M_COLLAPSE, "unavailable", "fentry/fexit kvm_mmu_zap_collapsible_sptes: %s", c[6].why);
-		if (env.no_fault_count)
-			set_tier(M_FAULTS, "off", "kvm:kvm_page_fault: %s", c[1].why);
-		else if (c[1].use_full || c[1].use_fallback)
-			set_tier(M_FAULTS, "exact", "%s kvm:kvm_page_fault", c[1].use_full ? "tp_btf" : "raw_tp");
-		else
-			set_tier(M_FAULTS, "unavailable", "kvm:kvm_page_fault: %s", c[1].why);
-		if (env.no_fault_latency)
-			set_tier(M_FAULT_LAT, "off", "fentry/fexit kvm_mmu_page_fault: %s", c[8].why);
-		else if (c[8].use_full && c[9].use_full)
-			set_tier(M_FAULT_LAT, "exact", "fentry/fexit kvm_mmu_page_fault");
-		else
-			set_tier(M_FAULT_LAT, "unavailable", "fentry/fexit kvm_mmu_page_fault: %s", c[8].why);
-		if (c[14].use_full)
-			set_tier(M_KVM_STATS, "exact", "struct kvm read with CO-RE by a task_file iterator at start, end and each interval");
-		else
-			set_tier(M_KVM_STATS, "degraded", "iter/task_file: %s; struct kvm read with CO-RE at the VM's ioctls "
-				 "(KVM_RUN at most every 10 ms), so the last value may be stale", c[14].why);
+		programs_init(skel, c);
+		choose_all(&bp, c);
+		set_tiers(c);
 	}
 
 	skel->rodata->stats_from_iter = bpf_program__autoload(skel->progs.dump_kvm);
