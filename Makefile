@@ -47,7 +47,11 @@ deps:
 # --- programs ---------------------------------------------------------------------------
 TESTHOST := $(OUTPUT)/bin/testhost
 BPF_TOOLS := mmuprobe
-LOADER_OBJS := ksyms hist zapreason
+# mmuprobe's parts apart from its command line (loader/mmuprobe.c): what the kernel allows,
+# each metric's tier, reading the maps, the document, the workload; and the shared helpers.
+LOADER_OBJS := caps tiers maps report supervise ksyms hist zapreason
+# ... those that include the skeleton (skel->progs, skel->maps)
+SKEL_USERS := tiers maps report
 ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
 WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate
 GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
@@ -93,6 +97,7 @@ $(OUTPUT)/obj/loader/%.o: loader/%.c $(wildcard loader/*.h) | $(OUTPUT)/obj/load
 	$(Q)$(CC) $(CFLAGS) -Ibpf -Iloader -I$(OUTPUT)/bpf -c $< -o $@
 
 $(foreach t,$(BPF_TOOLS),$(OUTPUT)/obj/loader/$(t).o): $(OUTPUT)/obj/loader/%.o: $(OUTPUT)/bpf/%.skel.h
+$(patsubst %,$(OUTPUT)/obj/loader/%.o,$(SKEL_USERS)): $(OUTPUT)/bpf/mmuprobe.skel.h
 
 $(OUTPUT)/bin/%: $(OUTPUT)/obj/loader/%.o $(patsubst %,$(OUTPUT)/obj/loader/%.o,$(LOADER_OBJS)) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
