@@ -290,8 +290,11 @@ open_again:
 	if (!env.quiet)
 		fprintf(stderr, "mmuprobe: recording%s%s\n", env.cmd ? " around " : "",
 			env.cmd ? env.cmd[0] : (env.duration ? "" : "; Ctrl-C to stop"));
-	if (env.cmd)
-		workload_start(&workload, env.cmd);
+	if (env.cmd) {
+		err = workload_start(&workload, env.cmd);
+		if (err)
+			goto cleanup;
+	}
 	deadline = env.duration ? report.t_start + (uint64_t)env.duration * 1000000000ULL : 0;
 	next_snap = report.t_start + (uint64_t)env.interval * 1000000ULL;
 

@@ -19,11 +19,13 @@ struct workload {
 	char roles_path[64];
 };
 
-/* Runs cmd with $MMUPROBE_ROLES set. 0, or -errno after saying what failed. */
+/* Runs cmd with $MMUPROBE_ROLES set. 0, or -errno after saying what failed (fork; a
+ * command that cannot be run exits 127, as in a shell). */
 int workload_start(struct workload *w, char **cmd);
 /* Whether it has ended (reaped, status set); never waits. */
 bool workload_ended(struct workload *w);
-/* Stops it if it runs: SIGTERM, ten seconds to exit, then SIGKILL. */
+/* Stops it if it runs: SIGTERM, ten seconds to exit, then SIGKILL; reaps it. Only the
+ * workload itself is signalled, not the processes it started. */
 void workload_stop(struct workload *w);
 /* Removes the roles file. */
 void workload_cleanup(struct workload *w);
