@@ -67,13 +67,15 @@ void report_start(struct report *r)
 
 int report_event(void *ctx, void *data, size_t size)
 {
-	static const char *kinds[] = { "get_dirty_log", "clear_dirty_log", "log_enable",
-				       "log_disable", "mark" };
+	static const char *const kinds[EV_NR] = {
+		[EV_GET_DIRTY_LOG] = "get_dirty_log", [EV_CLEAR_DIRTY_LOG] = "clear_dirty_log",
+		[EV_LOG_ENABLE] = "log_enable", [EV_LOG_DISABLE] = "log_disable",
+	};
 	const struct mmuprobe_event *e = data;
 	struct report *r = ctx;
 	struct json_object *o;
 
-	if (size < sizeof(*e) || e->kind > EV_MARK)
+	if (size < sizeof(*e) || e->kind >= EV_NR)
 		return 0;
 	o = json_object_new_object();
 	json_object_object_add(o, "t_ns", json_object_new_int64((int64_t)(e->ts - r->t_start)));
