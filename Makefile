@@ -82,8 +82,11 @@ $(OUTPUT)/bin $(OUTPUT)/obj/testhost $(OUTPUT)/obj/tests:
 # regenerates the header, and a kernel not built yet is built first (`make kernel`, ~10 min
 # cold). And this Makefile, so that a build directory whose header came from the running
 # kernel, as it once did, gets this one.
+# The object is stripped of its DWARF as libbpf-tools do (llvm-strip -g): .BTF and .BTF.ext,
+# which CO-RE and the skeleton need, stay. llvm-strip is Debian's llvm package (make deps).
 CLANG ?= clang
 BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function
 LOADER_LIBS := -lbpf -lelf -lz -ljson-c
 BTF_KERNEL := $(call kernel_out,baseline,bench)
@@ -101,6 +104,7 @@ $(OUTPUT)/bpf/vmlinux.h: $(BTF_KERNEL)/mmuscope-build.env Makefile | $(OUTPUT)/b
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(OUTPUT)/bpf/vmlinux.h | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -I$(OUTPUT)/bpf -Ibpf -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
 
 $(OUTPUT)/bpf/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
