@@ -18,6 +18,8 @@ VARIANT ?= patched
 CONFIG ?= bench
 MODE ?= shadow
 TIMEOUT ?= 900
+# Where a kernel variant's build is (scripts/lib.sh: kernel_out VARIANT CONFIG).
+kernel_out = $(MMUSCOPE_CACHE)/kernel/$(1)/linux/out-$(2)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -47,7 +49,11 @@ deps:
 # --- programs ---------------------------------------------------------------------------
 TESTHOST := $(OUTPUT)/bin/testhost
 BPF_TOOLS := mmuprobe
-LOADER_OBJS := ksyms hist zapreason
+# mmuprobe's parts apart from its command line (loader/mmuprobe.c): what the kernel allows,
+# each metric's tier, reading the maps, the document, the workload; and the shared helpers.
+LOADER_OBJS := caps tiers maps report supervise ksyms hist zapreason
+# ... those that include the skeleton (skel->progs, skel->maps)
+SKEL_USERS := tiers maps report
 ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/bisect_report $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
 WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate
 GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
@@ -66,23 +72,39 @@ $(OUTPUT)/bin $(OUTPUT)/obj/testhost $(OUTPUT)/obj/tests:
 	$(Q)mkdir -p $@
 
 # --- probes: bpf/x.bpf.c -> x.bpf.o -> x.skel.h -> loader/x.c -> bin/x --------------------
-# vmlinux.h comes from the running kernel's BTF (plus kvm's module BTF where KVM is a
-# module); the object is CO-RE, so the same file loads on the 6.12 test host.
+# vmlinux.h comes from the 6.12 kernel the project builds, not from the machine that builds:
+# the baseline bench kernel's vmlinux plus kvm.ko's BTF (the probes' KVM types, struct kvm,
+# kvm_vcpu, kvm_mmu_page and kvm_memory_slot, are all kvm.ko's, none is kvm-amd's or
+# kvm-intel's; a KVM built in would have them in vmlinux). So the header is the same on
+# every machine and needs no kvm module where it is built; the object is CO-RE, so it loads
+# on the 6.12 test host and on the build machine's own kernel alike. Its prerequisite is
+# the kernel's build record, which every real build rewrites last: a rebuilt kernel
+# regenerates the header, and a kernel not built yet is built first (`make kernel`, ~10 min
+# cold). And this Makefile, so that a build directory whose header came from the running
+# kernel, as it once did, gets this one.
+# The object is stripped of its DWARF as libbpf-tools do (llvm-strip -g): .BTF and .BTF.ext,
+# which CO-RE and the skeleton need, stay. llvm-strip is Debian's llvm package (make deps).
 CLANG ?= clang
 BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function
 LOADER_LIBS := -lbpf -lelf -lz -ljson-c
+BTF_KERNEL := $(call kernel_out,baseline,bench)
 
-$(OUTPUT)/bpf/vmlinux.h: | $(OUTPUT)/bpf
+$(BTF_KERNEL)/mmuscope-build.env:
+	$(Q)$(MAKE) --no-print-directory kernel VARIANT=baseline CONFIG=bench
+
+$(OUTPUT)/bpf/vmlinux.h: $(BTF_KERNEL)/mmuscope-build.env Makefile | $(OUTPUT)/bpf
 	$(call msg,BTF,$@)
-	$(Q)test -r /sys/kernel/btf/vmlinux || { echo "mmuscope: error: no /sys/kernel/btf/vmlinux: build on a kernel with CONFIG_DEBUG_INFO_BTF=y" >&2; exit 1; }
-	$(Q)if [ -r /sys/kernel/btf/kvm ]; then \
-		$(BPFTOOL) btf dump file /sys/kernel/btf/kvm -B /sys/kernel/btf/vmlinux format c; \
-	else $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c; fi >$@.tmp && mv $@.tmp $@
+	$(Q)if [ -f $(BTF_KERNEL)/arch/x86/kvm/kvm.ko ]; then \
+		$(BPFTOOL) btf dump file $(BTF_KERNEL)/arch/x86/kvm/kvm.ko -B $(BTF_KERNEL)/vmlinux format c; \
+	else $(BPFTOOL) btf dump file $(BTF_KERNEL)/vmlinux format c; fi >$@.tmp
+	$(Q)mv $@.tmp $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(OUTPUT)/bpf/vmlinux.h | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -I$(OUTPUT)/bpf -Ibpf -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
 
 $(OUTPUT)/bpf/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -93,6 +115,7 @@ $(OUTPUT)/obj/loader/%.o: loader/%.c $(wildcard loader/*.h) | $(OUTPUT)/obj/load
 	$(Q)$(CC) $(CFLAGS) -Ibpf -Iloader -I$(OUTPUT)/bpf -c $< -o $@
 
 $(foreach t,$(BPF_TOOLS),$(OUTPUT)/obj/loader/$(t).o): $(OUTPUT)/obj/loader/%.o: $(OUTPUT)/bpf/%.skel.h
+$(patsubst %,$(OUTPUT)/obj/loader/%.o,$(SKEL_USERS)): $(OUTPUT)/bpf/mmuprobe.skel.h
 
 $(OUTPUT)/bin/%: $(OUTPUT)/obj/loader/%.o $(patsubst %,$(OUTPUT)/obj/loader/%.o,$(LOADER_OBJS)) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
@@ -157,7 +180,7 @@ guest: $(GUEST_PROGS)
 	$(Q)workloads/guest/build-initramfs $(abspath $(GUEST_PROGS)) >/dev/null
 
 # --- kernels ------------------------------------------------------------------------------
-kernel_out = $(MMUSCOPE_CACHE)/kernel/$(1)/linux/out-$(2)
+# (kernel_out, as scripts/lib.sh's, is defined at the top: the probes' vmlinux.h needs it)
 BZIMAGE = $(call kernel_out,$(VARIANT),$(CONFIG))/arch/x86/boot/bzImage
 
 kernel: deps
@@ -251,6 +274,8 @@ unit-tests: $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do $$t || exit 1; done
 
 # Everything: unit tests, both kernels built and booted, selftests in shadow mode on both.
+# tools builds the baseline bench kernel first where it is missing (the probes' vmlinux.h
+# comes from it): tests/run's build_baseline then finds it up to date.
 test: deps
 	$(Q)$(MAKE) --no-print-directory tools guest $(UNIT_TESTS) $(TEST_PROGS)
 	$(Q)tests/run
@@ -258,16 +283,18 @@ test: deps
 # --- the main job ---------------------------------------------------------------------------
 PROFILE ?= ci
 # HOST=local: this machine is the test host, booted into the kernel under test.
+# The baseline bench kernel first: the probes' vmlinux.h comes from it (tools would build it
+# anyway; this keeps the log in the order things happen).
 ifeq ($(HOST),local)
 bench: deps
-	$(Q)$(MAKE) --no-print-directory tools guest
 	$(Q)kernel-patches/build-kernel baseline bench
+	$(Q)$(MAKE) --no-print-directory tools guest
 	$(Q)testhost/build-selftests baseline bench
 	$(Q)ci/bench-local $(PROFILE)
 else
 bench: deps
-	$(Q)$(MAKE) --no-print-directory tools guest
 	$(Q)kernel-patches/build-kernel baseline bench
+	$(Q)$(MAKE) --no-print-directory tools guest
 	$(Q)kernel-patches/build-kernel patched bench
 	$(Q)testhost/build-selftests baseline bench
 	$(Q)testhost/build-selftests patched bench

@@ -424,7 +424,7 @@ static __always_inline int ioctl_begin(unsigned int fd, __u32 cmd, void *uarg)
 			kind = EV_LOG_DISABLE;
 		} else {
 			what = LAT_NR;	/* no dirty-log transition: only track the flags */
-			kind = EV_MARK;
+			kind = EV_NR;	/* and no event */
 		}
 		break;
 	}

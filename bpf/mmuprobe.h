@@ -47,7 +47,6 @@ struct mmuprobe_vm {
 	__u64 zapped;		/* kvmmmu:kvm_mmu_prepare_zap_page events */
 	__u64 page_faults;	/* kvm:kvm_page_fault events */
 	__u64 harvested_pages;	/* pages write-protected for get/clear-dirty-log */
-	__u64 tdp_zaps;		/* kvmmmu:kvm_tdp_mmu_spte_changed from present to not */
 	struct mmuprobe_lat_stat lat[MMUPROBE_LAT_ARRAY];
 };
 
@@ -110,7 +109,7 @@ enum mmuprobe_event_kind {
 	EV_CLEAR_DIRTY_LOG,
 	EV_LOG_ENABLE,
 	EV_LOG_DISABLE,
-	EV_MARK,		/* a workload's start/stop marker (see loader --mark) */
+	EV_NR,			/* none: a memslot ioctl that flips no dirty logging */
 };
 
 struct mmuprobe_event {
