@@ -37,12 +37,50 @@ endif
 all: tools
 
 help:
-	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
-	@echo "Targets: deps tools kernel kernels selftests selftests-debug stress vm test bench compare clean"
-	@echo "Knobs:   VARIANT=baseline|patched CONFIG=bench|debug MODE=shadow|tdp-legacy|tdp CMD=..."
+	@printf '%s\n' \
+	'usage: make [TARGET...] [KNOB=VALUE...]    (README.md: set-up, each stage; ci/README.md: the gate)' \
+	'' \
+	'Set-up and programs:' \
+	'  deps             apt-get install what is missing, and the pinned kernel source (root)' \
+	'  tools            every program: build/bin/ (testhost, mmuprobe, compare, plot, ...),' \
+	'                   build/guest/ (the workload guest'"'"'s programs), build/lib/insns.so' \
+	'  build/bin/NAME   one program, e.g. make build/bin/compare (any $$(OUTPUT)/... path)' \
+	'  insns            the TCG plugin (build/lib/insns.so) and its marker' \
+	'  unit-tests       build and run the unit tests (cmocka, tests/unit/)' \
+	'  test             the whole suite: deps, tools, guest, then tests/run (~30 min warm);' \
+	'                   TESTS="unit parsers compare gate profiles" for a subset (names: tests/run)' \
+	'  clean            remove $$(OUTPUT)' \
+	'Kernels and test hosts:' \
+	'  kernel           build VARIANT with CONFIG        kernels: both variants with CONFIG' \
+	'  kernel-path      print the bzImage of VARIANT/CONFIG' \
+	'  guest            the workload guest'"'"'s kernel and initramfs' \
+	'  vm               boot VARIANT/CONFIG in MODE and run CMD inside (TIMEOUT)' \
+	'  selftests-build  the KVM selftests of VARIANT/CONFIG' \
+	'  selftests        the selftest subset in a test host (VARIANT, CONFIG, MODE)' \
+	'  selftests-debug  the subset on the debug build of both kernels (MODE)' \
+	'  stress           the rmap stress for SECS seconds (VARIANT, CONFIG, MODE)' \
+	'The bench:' \
+	'  bench            both kernels, PROFILE'"'"'s workloads, compare, report (HOST=local: here)' \
+	'  compare          BASE=results/<run>/<kernel> NEW=...: any two result sets' \
+	'' \
+	'Knobs (default):' \
+	'  VARIANT=baseline|patched ($(VARIANT))   CONFIG=bench|debug|rt|guest ($(CONFIG))' \
+	'  MODE=shadow|tdp-legacy|tdp|none ($(MODE))   TIMEOUT=SECS ($(TIMEOUT))   CMD='"'"'...'"'"'   SECS ($(SECS))' \
+	'  PROFILE=ci|quick|full ($(PROFILE))   HOST=local   BASE=DIR NEW=DIR   TESTS="CHECK..."' \
+	'  OUTPUT=DIR ($(OUTPUT))   MMUSCOPE_CACHE=DIR ($(MMUSCOPE_CACHE))   V=1: show commands' \
+	'' \
+	'First time: make deps tools, then e.g. build/bin/compare --help.'
 
 deps:
 	$(Q)scripts/install-deps
+
+# The targets below are absolute paths under $(OUTPUT); a path relative to this directory
+# (`make build/bin/compare`, as README and --help name them) is the same target.
+ifneq ($(patsubst $(CURDIR)/%,%,$(OUTPUT)),$(OUTPUT))
+.PHONY: FORCE
+$(patsubst $(CURDIR)/%,%,$(OUTPUT))/%: FORCE
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/$*
+endif
 
 # --- programs ---------------------------------------------------------------------------
 TESTHOST := $(OUTPUT)/bin/testhost
