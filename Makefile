@@ -21,7 +21,9 @@ TIMEOUT ?= 900
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror=implicit-function-declaration
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror=implicit-function-declaration -Iinclude
+# every program's exit codes and usage error (README.md, "Exit codes")
+CLI_H := include/cli.h
 ifeq ($(V),1)
 Q =
 msg =
@@ -140,7 +142,7 @@ $(OUTPUT)/bpf $(OUTPUT)/obj/loader:
 	$(Q)mkdir -p $@
 
 # --- analysis ------------------------------------------------------------------------------
-$(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) | $(OUTPUT)/obj/analysis
+$(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) $(CLI_H) | $(OUTPUT)/obj/analysis
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ianalysis -c $< -o $@
 
@@ -149,7 +151,8 @@ $(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/s
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
-$(OUTPUT)/bin/plot: $(OUTPUT)/obj/analysis/plot.o $(OUTPUT)/obj/analysis/resultset.o | $(OUTPUT)/bin
+$(OUTPUT)/bin/plot: $(OUTPUT)/obj/analysis/plot.o $(OUTPUT)/obj/analysis/resultset.o \
+		$(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
 
