@@ -146,6 +146,9 @@ $(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) $(CLI_H) | $(O
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ianalysis -c $< -o $@
 
+# compare finds analysis/metrics.conf wherever it runs from (as testhost finds testhost/).
+$(OUTPUT)/obj/analysis/compare.o: CFLAGS += -DMMUSCOPE_METRICS='"$(abspath analysis/metrics.conf)"'
+
 $(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/stats.o $(OUTPUT)/obj/analysis/resultset.o \
 		$(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
