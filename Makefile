@@ -164,7 +164,7 @@ $(OUTPUT)/bin/report_html: $(OUTPUT)/obj/analysis/report_html.o | $(OUTPUT)/bin
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
 # --- workloads' parsers -----------------------------------------------------------------------
-$(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse: $(OUTPUT)/bin/%: workloads/%.c | $(OUTPUT)/bin
+$(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse: $(OUTPUT)/bin/%: workloads/%.c $(CLI_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -ljson-c -o $@
 
@@ -172,11 +172,11 @@ $(OUTPUT)/obj/analysis:
 	$(Q)mkdir -p $@
 
 # --- workloads: host-side tools, and the workload guest (static programs in an initramfs) ---
-$(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: workloads/%.c workloads/qmpc.c workloads/qmpc.h workloads/median.h | $(OUTPUT)/bin
+$(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: workloads/%.c workloads/qmpc.c workloads/qmpc.h workloads/median.h $(CLI_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iworkloads $< workloads/qmpc.c -ljson-c -o $@
 
-$(OUTPUT)/guest/%: workloads/guest/%.c workloads/median.h
+$(OUTPUT)/guest/%: workloads/guest/%.c workloads/median.h $(CLI_H)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@
@@ -266,7 +266,7 @@ $(OUTPUT)/bin/test_metricpath: $(OUTPUT)/obj/tests/test_metricpath.o $(OUTPUT)/o
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -ljson-c -o $@
 
 # A tiny VMM that the probe tests check the probes against.
-$(OUTPUT)/bin/dirtylog_vmm: tests/dirtylog_vmm.c | $(OUTPUT)/bin
+$(OUTPUT)/bin/dirtylog_vmm: tests/dirtylog_vmm.c $(CLI_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
@@ -324,7 +324,7 @@ $(INSNS_PLUGIN): tcgplugin/insns.c $(QEMU_PLUGIN_DIR)/qemu-plugin.h $(QEMU_PLUGI
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -I$(QEMU_PLUGIN_DIR) $< -lpthread -o $@
 
-$(INSNS_MARK): tcgplugin/insns-mark.c tcgplugin/insns-mark.h | $(OUTPUT)/bin
+$(INSNS_MARK): tcgplugin/insns-mark.c tcgplugin/insns-mark.h $(CLI_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@
 
