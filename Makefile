@@ -94,7 +94,7 @@ GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/k
 # (insns: the TCG plugin and its marker, last section, for `testhost --insns` and the tests)
 tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS) $(WORKLOAD_TOOLS) $(GUEST_PROGS) insns
 
-$(OUTPUT)/obj/testhost/%.o: testhost/%.c testhost/splat.h | $(OUTPUT)/obj/testhost
+$(OUTPUT)/obj/testhost/%.o: testhost/%.c testhost/splat.h $(CLI_H) | $(OUTPUT)/obj/testhost
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DMMUSCOPE_TESTHOST_DIR='"$(abspath testhost)"' -c $< -o $@
 
