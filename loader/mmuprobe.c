@@ -36,6 +36,7 @@
 
 #define SCHEMA "mmuscope.mmuprobe/2"
 #define EXIT_SKIP 4	/* KVM or BTF absent: nothing to probe (kselftest's skip code) */
+#define EXIT_FAIL 3	/* mmuprobe itself failed (README.md, "Exit codes"); usage is 2 */
 
 static volatile sig_atomic_t exiting;
 
@@ -67,7 +68,8 @@ static const char doc[] =
 "                                     # around a workload, 100 ms time series\n"
 "    mmuprobe -p 1234 -o vm.json      # one VMM until Ctrl-C\n"
 "\n"
-"Exit: 0 ok, 1 error, 4 nothing to probe (no KVM or no BTF), else the workload's status.";
+"Exit: 0 ok, 2 usage, 3 mmuprobe failed, 4 nothing to probe (no KVM or no BTF), else the\n"
+"workload's status.";
 
 static const struct argp_option opts[] = {
 	{ "output", 'o', "FILE", 0, "Write the JSON document here (atomically, at exit)", 0 },
@@ -1065,14 +1067,15 @@ int main(int argc, char **argv)
 	int stats_fd = -1;
 	bool kvm_present;
 
+	argp_err_exit_status = 2;
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
-		return 1;
+		return 2;
 	libbpf_set_print(libbpf_print);
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "mmuprobe: error: needs root (CAP_BPF and CAP_PERFMON): run it with sudo\n");
-		return 1;
+		return EXIT_FAIL;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		fprintf(stderr, "mmuprobe: skip: no kernel BTF (/sys/kernel/btf/vmlinux): boot a kernel "
@@ -1083,7 +1086,7 @@ int main(int argc, char **argv)
 	if (!ksyms_usable(ksyms)) {
 		fprintf(stderr, "mmuprobe: error: /proc/kallsyms shows no addresses: set "
 			"kernel.kptr_restrict=0 or run as root\n");
-		return 1;
+		return EXIT_FAIL;
 	}
 	kvm_present = ksyms_addr(ksyms, "kvm_vm_ioctl") != 0;
 	if (!kvm_present) {
@@ -1099,7 +1102,7 @@ int main(int argc, char **argv)
 		if (mount("none", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
 			fprintf(stderr, "mmuprobe: error: tracefs is not mounted and mounting it failed (%s): "
 				"mount -t tracefs none /sys/kernel/tracing\n", strerror(errno));
-			return 1;
+			return EXIT_FAIL;
 		}
 		fprintf(stderr, "mmuprobe: tracefs was not mounted: mounted it at /sys/kernel/tracing\n");
 	}
@@ -1118,7 +1121,7 @@ open_again:
 	skel = mmuprobe_bpf__open();
 	if (!skel) {
 		fprintf(stderr, "mmuprobe: error: cannot open the BPF object: %s\n", strerror(errno));
-		return 1;
+		return EXIT_FAIL;
 	}
 	skel->rodata->targ_tgid = (__u32)env.pid;
 	skel->rodata->holder_sample = (__u32)env.holder_sample;
@@ -1377,6 +1380,6 @@ cleanup:
 	if (stats_fd >= 0)
 		close(stats_fd);
 	if (err)
-		return 1;
+		return EXIT_FAIL;
 	return workload_status;
 }
