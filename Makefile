@@ -23,7 +23,9 @@ kernel_out = $(MMUSCOPE_CACHE)/kernel/$(1)/linux/out-$(2)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror=implicit-function-declaration
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror=implicit-function-declaration -Iinclude
+# every program's exit codes and usage error (README.md, "Exit codes")
+CLI_H := include/cli.h
 ifeq ($(V),1)
 Q =
 msg =
@@ -39,12 +41,50 @@ endif
 all: tools
 
 help:
-	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
-	@echo "Targets: deps tools kernel kernels selftests selftests-debug stress vm test bench compare clean"
-	@echo "Knobs:   VARIANT=baseline|patched CONFIG=bench|debug MODE=shadow|tdp-legacy|tdp CMD=..."
+	@printf '%s\n' \
+	'usage: make [TARGET...] [KNOB=VALUE...]    (README.md: set-up, each stage; ci/README.md: the gate)' \
+	'' \
+	'Set-up and programs:' \
+	'  deps             apt-get install what is missing, and the pinned kernel source (root)' \
+	'  tools            every program: build/bin/ (testhost, mmuprobe, compare, plot, ...),' \
+	'                   build/guest/ (the workload guest'"'"'s programs), build/lib/insns.so' \
+	'  build/bin/NAME   one program, e.g. make build/bin/compare (any $$(OUTPUT)/... path)' \
+	'  insns            the TCG plugin (build/lib/insns.so) and its marker' \
+	'  unit-tests       build and run the unit tests (cmocka, tests/unit/)' \
+	'  test             the whole suite: deps, tools, guest, then tests/run (~30 min warm);' \
+	'                   TESTS="unit parsers compare gate profiles" for a subset (names: tests/run)' \
+	'  clean            remove $$(OUTPUT)' \
+	'Kernels and test hosts:' \
+	'  kernel           build VARIANT with CONFIG        kernels: both variants with CONFIG' \
+	'  kernel-path      print the bzImage of VARIANT/CONFIG' \
+	'  guest            the workload guest'"'"'s kernel and initramfs' \
+	'  vm               boot VARIANT/CONFIG in MODE and run CMD inside (TIMEOUT)' \
+	'  selftests-build  the KVM selftests of VARIANT/CONFIG' \
+	'  selftests        the selftest subset in a test host (VARIANT, CONFIG, MODE)' \
+	'  selftests-debug  the subset on the debug build of both kernels (MODE)' \
+	'  stress           the rmap stress for SECS seconds (VARIANT, CONFIG, MODE)' \
+	'The bench:' \
+	'  bench            both kernels, PROFILE'"'"'s workloads, compare, report (HOST=local: here)' \
+	'  compare          BASE=results/<run>/<kernel> NEW=...: any two result sets' \
+	'' \
+	'Knobs (default):' \
+	'  VARIANT=baseline|patched ($(VARIANT))   CONFIG=bench|debug|rt|guest ($(CONFIG))' \
+	'  MODE=shadow|tdp-legacy|tdp|none ($(MODE))   TIMEOUT=SECS ($(TIMEOUT))   CMD='"'"'...'"'"'   SECS ($(SECS))' \
+	'  PROFILE=ci|quick|full ($(PROFILE))   HOST=local   BASE=DIR NEW=DIR   TESTS="CHECK..."' \
+	'  OUTPUT=DIR ($(OUTPUT))   MMUSCOPE_CACHE=DIR ($(MMUSCOPE_CACHE))   V=1: show commands' \
+	'' \
+	'First time: make deps tools, then e.g. build/bin/compare --help.'
 
 deps:
 	$(Q)scripts/install-deps
+
+# The targets below are absolute paths under $(OUTPUT); a path relative to this directory
+# (`make build/bin/compare`, as README and --help name them) is the same target.
+ifneq ($(patsubst $(CURDIR)/%,%,$(OUTPUT)),$(OUTPUT))
+.PHONY: FORCE
+$(patsubst $(CURDIR)/%,%,$(OUTPUT))/%: FORCE
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/$*
+endif
 
 # --- programs ---------------------------------------------------------------------------
 TESTHOST := $(OUTPUT)/bin/testhost
@@ -60,7 +100,7 @@ GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/k
 # (insns: the TCG plugin and its marker, last section, for `testhost --insns` and the tests)
 tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS) $(WORKLOAD_TOOLS) $(GUEST_PROGS) insns
 
-$(OUTPUT)/obj/testhost/%.o: testhost/%.c testhost/splat.h | $(OUTPUT)/obj/testhost
+$(OUTPUT)/obj/testhost/%.o: testhost/%.c testhost/splat.h $(CLI_H) | $(OUTPUT)/obj/testhost
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DMMUSCOPE_TESTHOST_DIR='"$(abspath testhost)"' -c $< -o $@
 
@@ -125,16 +165,20 @@ $(OUTPUT)/bpf $(OUTPUT)/obj/loader:
 	$(Q)mkdir -p $@
 
 # --- analysis ------------------------------------------------------------------------------
-$(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) | $(OUTPUT)/obj/analysis
+$(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) $(CLI_H) | $(OUTPUT)/obj/analysis
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ianalysis -c $< -o $@
+
+# compare finds analysis/metrics.conf wherever it runs from (as testhost finds testhost/).
+$(OUTPUT)/obj/analysis/compare.o: CFLAGS += -DMMUSCOPE_METRICS='"$(abspath analysis/metrics.conf)"'
 
 $(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/stats.o $(OUTPUT)/obj/analysis/resultset.o \
 		$(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
-$(OUTPUT)/bin/plot: $(OUTPUT)/obj/analysis/plot.o $(OUTPUT)/obj/analysis/resultset.o | $(OUTPUT)/bin
+$(OUTPUT)/bin/plot: $(OUTPUT)/obj/analysis/plot.o $(OUTPUT)/obj/analysis/resultset.o \
+		$(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
 
@@ -152,7 +196,7 @@ $(OUTPUT)/bin/bisect_report: $(OUTPUT)/obj/analysis/bisect_report.o $(OUTPUT)/ob
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
 # --- workloads' parsers -----------------------------------------------------------------------
-$(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse: $(OUTPUT)/bin/%: workloads/%.c | $(OUTPUT)/bin
+$(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse: $(OUTPUT)/bin/%: workloads/%.c $(CLI_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -ljson-c -o $@
 
@@ -160,11 +204,11 @@ $(OUTPUT)/obj/analysis:
 	$(Q)mkdir -p $@
 
 # --- workloads: host-side tools, and the workload guest (static programs in an initramfs) ---
-$(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: workloads/%.c workloads/qmpc.c workloads/qmpc.h workloads/median.h | $(OUTPUT)/bin
+$(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: workloads/%.c workloads/qmpc.c workloads/qmpc.h workloads/median.h $(CLI_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iworkloads $< workloads/qmpc.c -ljson-c -o $@
 
-$(OUTPUT)/guest/%: workloads/guest/%.c workloads/median.h
+$(OUTPUT)/guest/%: workloads/guest/%.c workloads/median.h $(CLI_H)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@
@@ -266,7 +310,7 @@ $(OUTPUT)/bin/test_bisect: $(OUTPUT)/obj/tests/test_bisect.o $(OUTPUT)/obj/analy
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -lgsl -lgslcblas -lm -o $@
 
 # A tiny VMM that the probe tests check the probes against.
-$(OUTPUT)/bin/dirtylog_vmm: tests/dirtylog_vmm.c | $(OUTPUT)/bin
+$(OUTPUT)/bin/dirtylog_vmm: tests/dirtylog_vmm.c $(CLI_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
@@ -338,7 +382,7 @@ $(INSNS_PLUGIN): tcgplugin/insns.c $(QEMU_PLUGIN_DIR)/qemu-plugin.h $(QEMU_PLUGI
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -I$(QEMU_PLUGIN_DIR) $< -lpthread -o $@
 
-$(INSNS_MARK): tcgplugin/insns-mark.c tcgplugin/insns-mark.h | $(OUTPUT)/bin
+$(INSNS_MARK): tcgplugin/insns-mark.c tcgplugin/insns-mark.h $(CLI_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@
 

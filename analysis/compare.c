@@ -16,9 +16,11 @@
  * (choose_family()); see gate_family() for the rule, ci/README.md for why. Metric paths:
  * metricpath.h.
  *
- * Exit: 0 no regression; 1 a gated regression (named on stderr); 2 bad input (a corrupt
- * file, a workload in one set only, no metric at all): the rest is still compared and
- * reported.
+ * Exit (README.md, "Exit codes"): 0 no regression; 1 a gated regression (named on stderr);
+ * 2 usage or bad input (a corrupt file, a workload in one set only, no metric at all): the
+ * rest is still compared and reported; 3 the report or rows could not be written.
+ * METRICS defaults to the tree's analysis/metrics.conf, wherever compare runs from (its
+ * path is built in: MMUSCOPE_METRICS).
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -32,6 +34,7 @@
 
 #include <json-c/json.h>
 
+#include "cli.h"
 #include "metricpath.h"
 #include "resultset.h"
 #include "stats.h"
@@ -754,15 +757,31 @@ static void compare_mode(const char *base, const char *new, const char *mode)
 	resultset_free(nwls, nnwl);
 }
 
+#ifndef MMUSCOPE_METRICS
+#define MMUSCOPE_METRICS "analysis/metrics.conf"
+#endif
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: compare [-a ALPHA] [-m METRICS] [-r REPORT.md] [-t ROWS.tsv] BASE_DIR NEW_DIR\n"
-		"  -a  one-sided level of the gate in each workload's gated family (Holm), default 0.05\n"
-		"  BASE_DIR, NEW_DIR: results/<run>/<kernel> (holding <mode>/<workload>/<rep>.json)\n"
-		"  -m  metric definitions (default analysis/metrics.conf)\n"
-		"  -r  also write the comparison as Markdown here (atomically)\n"
-		"  -t  also write one row per metric as TSV here, for analysis/plot (atomically)\n"
-		"exit: 0 no regression, 1 a gated regression, 2 bad input\n");
+	fprintf(f,
+"usage: compare [-a ALPHA] [-m METRICS] [-r REPORT.md] [-t ROWS.tsv] BASE_DIR NEW_DIR\n"
+"Two result sets, metric by metric: n, mean ± sd, new/base, the 95%% CI and Welch's p of\n"
+"every metric of METRICS, and the gate on each workload's gated family (ci/README.md).\n"
+"  BASE_DIR, NEW_DIR  results/<run>/<kernel> (holding <mode>/<workload>/<rep>.json)\n"
+"  -a, --alpha=ALPHA      one-sided level of the gate in each workload's gated family\n"
+"                         (Holm), in (0, 0.5); default 0.05\n"
+"  -m, --metrics=FILE     metric definitions (default %s)\n"
+"  -r, --report=FILE      also write the comparison as Markdown here (atomically)\n"
+"  -t, --rows=FILE        also write one row per metric as TSV here, for plot (atomically)\n"
+"  -h, --help             this text\n"
+"The report goes to stdout; regressions, possible ones and warnings to stderr, one line each.\n"
+"Exit: 0 no regression; 1 a gated regression; 2 usage or bad input (a corrupt or missing\n"
+"file, a workload in one set only: named on stderr, the rest still compared); 3 REPORT.md or\n"
+"ROWS.tsv could not be written.\n"
+"Examples:\n"
+"  compare results/RUN/baseline results/RUN/patched\n"
+"  compare -r report.md -t plots/rows.tsv results/A/baseline results/B/patched\n"
+"  make compare BASE=results/A/baseline NEW=results/B/patched\n", MMUSCOPE_METRICS);
 }
 
 /* The report on stdout and, with -r, atomically into report. */
@@ -791,42 +810,47 @@ static int write_report(const char *report, const char *base, const char *new, d
 
 int main(int argc, char **argv)
 {
-	const char *metrics_file = "analysis/metrics.conf", *report = NULL, *tsv = NULL, *base, *new;
+	static const struct option longopts[] = {
+		{ "alpha", required_argument, NULL, 'a' }, { "metrics", required_argument, NULL, 'm' },
+		{ "report", required_argument, NULL, 'r' }, { "rows", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	const char *metrics_file = MMUSCOPE_METRICS, *report = NULL, *tsv = NULL, *base, *new;
 	int nmodes, regressions, opt, i;
 	double alpha = 0.05;
 	char *modes[MAX_NAMES], *end;
 
-	while ((opt = getopt(argc, argv, "a:m:r:t:h")) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":a:m:r:t:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'a':
 			alpha = strtod(optarg, &end);
-			if (*end || alpha <= 0 || alpha >= 0.5) {
-				fprintf(stderr, "compare: error: -a takes a one-sided level in (0, 0.5), "
-					"not '%s'\n", optarg);
-				return 2;
-			}
+			if (*end || end == optarg || !(alpha > 0 && alpha < 0.5))
+				return cli_usage_error("compare", "-a takes a one-sided level in (0, "
+						       "0.5), not '%s'", optarg);
 			break;
 		case 'm': metrics_file = optarg; break;
 		case 'r': report = optarg; break;
 		case 't': tsv = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: return cli_bad_option("compare", opt, argv);
 		}
 	}
-	if (argc - optind != 2) {
-		usage(stderr);
-		return 2;
-	}
+	if (argc - optind != 2)
+		return cli_usage_error("compare", "want BASE_DIR NEW_DIR, got %d argument%s",
+				       argc - optind, argc - optind == 1 ? "" : "s");
 	base = argv[optind];
 	new = argv[optind + 1];
+	if (!resultset_dir("compare", "BASE_DIR", base) | !resultset_dir("compare", "NEW_DIR", new))
+		return EXIT_USAGE;
 	if (load_metrics(metrics_file))
-		return 2;
+		return EXIT_USAGE;
 
 	nmodes = resultset_list(base, true, modes, MAX_NAMES);
 	if (nmodes <= 0) {
 		fprintf(stderr, "compare: error: %s holds no <mode>/<workload>/<rep>.json: is it a "
 			"results/<run>/<kernel> directory?\n", base);
-		return 2;
+		return EXIT_USAGE;
 	}
 	for (i = 0; i < nmodes; i++)
 		compare_mode(base, new, modes[i]);
@@ -834,10 +858,11 @@ int main(int argc, char **argv)
 	if (!nrows)
 		input_error("no metric of %s found in both result sets", metrics_file);
 	regressions = gate(rows, nrows, alpha);
+	/* README.md, "Exit codes": a regression first, then what could not be done, then bad input */
 	if (write_report(report, base, new, alpha, metrics_file, regressions) ||
 	    (tsv && write_tsv(tsv, rows, nrows)))
-		return 2;
+		return regressions ? EXIT_FAILED : EXIT_INFRA;
 	if (regressions)
-		return 1;
-	return input_errors ? 2 : 0;
+		return EXIT_FAILED;
+	return input_errors ? EXIT_USAGE : EXIT_OK;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* metricpath: the PATH language of analysis/metrics.conf (metricpath.h). */
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,8 +216,8 @@ static bool one_of(const char *alts, const char *s, bool glob)
 	}
 }
 
-/* Does e's member KEY equal one of V1|V2... in "KEY=V1|V2"? *keyed counts elements with KEY. */
-static bool member_matches(struct json_object *e, const char *sel, int *keyed)
+/* e's member KEY of "KEY=V1|V2", when it is a string; NULL otherwise. */
+static const char *member_string(struct json_object *e, const char *sel)
 {
 	size_t klen = strcspn(sel, "=");
 	struct json_object *m;
@@ -225,27 +226,87 @@ static bool member_matches(struct json_object *e, const char *sel, int *keyed)
 	snprintf(key, sizeof(key), "%.*s", (int)klen, sel);
 	if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, key, &m) ||
 	    !json_object_is_type(m, json_type_string))
-		return false;
-	(*keyed)++;
-	return one_of(sel + klen + 1, json_object_get_string(m), false);
+		return NULL;
+	return json_object_get_string(m);
 }
 
-/* The document's shape is reported once per workload directory, not per repetition. */
+/* The document's shape is reported once per workload directory, not per repetition; not
+ * at all without a file (metricpath.h). */
 static void shape_warning(const char *file, const char *what, const char *sel, size_t n)
 {
 	char key[4200];
-	const char *slash = strrchr(file, '/');
+	const char *slash;
 
+	if (!file)
+		return;
+	slash = strrchr(file, '/');
 	snprintf(key, sizeof(key), "%.*s %s %s", slash ? (int)(slash - file) : 0, file, what, sel);
 	if (!metricpath_once(key))
 		return;
 	if (!strcmp(what, "no-key"))
-		fprintf(stderr, "compare: warning: %s: %zu VMs and none has the '%.*s' that [%s] "
+		fprintf(stderr, "%s: warning: %s: %zu VMs and none has the '%.*s' that [%s] "
 			"selects by: those metrics are n/a (the workload must name each VM's role)\n",
-			file, n, (int)strcspn(sel, "="), sel, sel);
+			program_invocation_short_name, file, n, (int)strcspn(sel, "="), sel, sel);
 	else
-		fprintf(stderr, "compare: warning: %s: %zu VMs match [%s]: n/a (select one role, "
-			"or add them up with [sum:%s])\n", file, n, sel, sel);
+		fprintf(stderr, "%s: warning: %s: %zu VMs match [%s]: n/a (select one role, "
+			"or add them up with [sum:%s])\n", program_invocation_short_name, file, n,
+			sel, sel);
+}
+
+/*
+ * Whether "KEY=V1|V2" selects element e of arr. An array none of whose elements has KEY
+ * at all (a document from before VM roles) and that holds one element: that element is the
+ * one meant (the only VM); with several, none is (said once).
+ */
+struct selection {
+	const char *match;	/* KEY=V1|V2 */
+	bool keyless;		/* no element has KEY */
+	size_t n;		/* elements */
+};
+
+static struct selection selection_of(struct json_object *arr, const char *match, const char *file)
+{
+	struct selection s = { .match = match, .keyless = true,
+			       .n = json_object_array_length(arr) };
+
+	for (size_t i = 0; i < s.n && s.keyless; i++)
+		s.keyless = !member_string(json_object_array_get_idx(arr, i), match);
+	if (s.keyless && s.n > 1)
+		shape_warning(file, "no-key", match, s.n);
+	return s;
+}
+
+static bool selects(const struct selection *s, struct json_object *e)
+{
+	const char *m;
+
+	if (s->keyless)
+		return s->n == 1;
+	m = member_string(e, s->match);
+	return m && one_of(s->match + strcspn(s->match, "=") + 1, m, false);
+}
+
+/* arr[KEY=V1|V2]: the one element selected; NULL for none or several (said once). */
+static struct json_object *select_one(struct json_object *arr, const char *match, const char *file)
+{
+	struct json_object *one = NULL;
+	struct selection s;
+	size_t matched = 0;
+
+	if (!json_object_is_type(arr, json_type_array) || !strchr(match, '='))
+		return NULL;	/* globs select among an object's names, only to add up */
+	s = selection_of(arr, match, file);
+	for (size_t i = 0; i < s.n; i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+
+		if (selects(&s, e)) {
+			matched++;
+			one = e;
+		}
+	}
+	if (matched > 1)
+		shape_warning(file, "ambiguous", match, matched);
+	return matched == 1 ? one : NULL;
 }
 
 /*
@@ -271,89 +332,105 @@ static int sum_members(struct json_object *obj, const char *globs, const char *r
 }
 
 /*
- * arr[sel] then the rest of the path: [sum] adds the rest over every element that has it,
- * [sum:KEY=V] over those whose KEY is V, [KEY=V1|V2] takes the one element whose KEY is V1
- * or V2. A document whose elements have no KEY at all (from before VM roles) and only one
- * element: that element is the one meant (the only VM). On an object, [sum] and
- * [sum:GLOB|GLOB] add up over its members (sum_members).
+ * o[sum] or o[sum:SEL] then the rest of the path, added up: on an array over every element
+ * ([sum]) or those [sum:KEY=V1|V2] selects (select_one()'s rule), on an object over its
+ * members (sum_members()). None with a value: no value.
  */
-static int select_in(struct json_object *arr, const char *sel, const char *rest,
-		     const char *file, double *v)
+static int sum_in(struct json_object *o, const char *sel, const char *rest, const char *file,
+		  double *v)
 {
-	bool sum = !strcmp(sel, "sum") || !strncmp(sel, "sum:", 4);
-	const char *match = sum ? (sel[3] == ':' ? sel + 4 : NULL) : sel;
-	struct json_object *one = NULL;
-	int keyed = 0, found = 0, matched = 0;
-	size_t n, i;
+	const char *match = sel[3] == ':' ? sel + 4 : NULL;
+	struct selection s = { 0 };
 	double total = 0.0, x;
+	int found = 0;
 
-	if (json_object_is_type(arr, json_type_object))
-		return sum && (!match || !strchr(match, '=')) ?
-		       sum_members(arr, match, rest, file, v) : 0;
-	if (!json_object_is_type(arr, json_type_array) || (match && !strchr(match, '=')))
+	if (json_object_is_type(o, json_type_object))
+		return !match || !strchr(match, '=') ? sum_members(o, match, rest, file, v) : 0;
+	if (!json_object_is_type(o, json_type_array) || (match && !strchr(match, '=')))
 		return 0;	/* globs select among names: an array's elements have none */
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(arr, i);
+	if (match)
+		s = selection_of(o, match, file);
+	for (size_t i = 0, n = json_object_array_length(o); i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(o, i);
 
-		if (match && !member_matches(e, match, &keyed))
-			continue;
-		matched++;
-		one = e;
-		if (sum && resolve(e, rest, file, &x)) {
+		if ((!match || selects(&s, e)) && resolve(e, rest, file, &x)) {
 			total += x;
 			found = 1;
 		}
 	}
-	if (match && !keyed && n == 1)
-		return resolve(json_object_array_get_idx(arr, 0), rest, file, v);
-	if (match && !keyed && n > 1)
-		shape_warning(file, "no-key", match, n);
-	if (sum) {
-		*v = total;
-		return found;
+	*v = total;
+	return found;
+}
+
+/* o's member key, or its element key when o is an array and key a number; NULL if none
+ * (or null). */
+static struct json_object *child(struct json_object *o, const char *key)
+{
+	char *end;
+	long idx = strtol(key, &end, 10);
+
+	if (*key && !*end && json_object_is_type(o, json_type_array))
+		return idx < 0 ? NULL : json_object_array_get_idx(o, (size_t)idx);
+	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &o))
+		return NULL;
+	return o;
+}
+
+/*
+ * The one walk of a path, for values and nodes alike: from o along *p's keys (a member
+ * name, or an array index) and [KEY=V1|V2] selectors (select_one()), up to the end or to a
+ * [sum...] selector, where *p is left (the caller adds up). parent and key (256 bytes):
+ * the last key's object and name, for empty_statistic(). NULL when a step finds nothing.
+ */
+static struct json_object *walk(struct json_object *o, const char **p, const char *file,
+				struct json_object **parent, char *key)
+{
+	key[0] = '\0';
+	*parent = NULL;
+	while (o && **p) {
+		size_t klen = strcspn(*p, ".[");
+
+		snprintf(key, 256, "%.*s", (int)klen, *p);
+		*parent = o;
+		o = child(o, key);
+		*p += klen;
+		if (o && **p == '[') {	/* well formed: metricpath_valid() checked it */
+			size_t slen = strcspn(*p + 1, "]");
+			char sel[METRICPATH_MAX];
+
+			snprintf(sel, sizeof(sel), "%.*s", (int)slen, *p + 1);
+			if (!strcmp(sel, "sum") || !strncmp(sel, "sum:", 4))
+				return o;
+			o = select_one(o, sel, file);
+			*p += slen + 2;
+		}
+		if (**p == '.')
+			(*p)++;
 	}
-	if (matched == 1)
-		return resolve(one, rest, file, v);
-	if (matched > 1)
-		shape_warning(file, "ambiguous", match, (size_t)matched);
-	return 0;
+	return o;
 }
 
 /*
  * The number at path p under o: 1 with *v set, 0 for no value (missing, null, not a
- * number, a statistic of no events). p is dotted: KEY, an array index, or KEY[SELECTOR]
- * (select_in()).
+ * number, a statistic of no events).
  */
 static int resolve(struct json_object *o, const char *p, const char *file, double *v)
 {
-	size_t klen = strcspn(p, ".[");
-	struct json_object *parent = o;
-	const char *rest = p + klen;
-	char key[256], *end;
-	long idx;
+	struct json_object *parent;
+	char key[256];
 
-	if (!*p)
-		return number_of(o, v);
-	snprintf(key, sizeof(key), "%.*s", (int)klen, p);
-	idx = strtol(key, &end, 10);
-	if (*end == '\0' && klen && json_object_is_type(o, json_type_array))
-		o = json_object_array_get_idx(o, (size_t)idx);
-	else if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &o))
-		return 0;
+	o = walk(o, &p, file, &parent, key);
 	if (!o)
 		return 0;
-	if (*rest == '[') {	/* well formed: metricpath_valid() checked it */
-		size_t slen = strcspn(rest + 1, "]");
-		const char *after = rest + slen + 2;
+	if (*p == '[') {
+		size_t slen = strcspn(p + 1, "]");
+		const char *after = p + slen + 2;
 		char sel[METRICPATH_MAX];
 
-		snprintf(sel, sizeof(sel), "%.*s", (int)slen, rest + 1);
-		return select_in(o, sel, after + (*after == '.'), file, v);
+		snprintf(sel, sizeof(sel), "%.*s", (int)slen, p + 1);
+		return sum_in(o, sel, after + (*after == '.'), file, v);
 	}
-	if (!*rest)
-		return empty_statistic(parent, key) ? 0 : number_of(o, v);
-	return resolve(o, rest + 1, file, v);
+	return key[0] && empty_statistic(parent, key) ? 0 : number_of(o, v);
 }
 
 int metricpath_value(struct json_object *doc, const char *expr, const char *file, double *v)
@@ -371,4 +448,13 @@ int metricpath_value(struct json_object *doc, const char *expr, const char *file
 		return 0;
 	*v = a / b;
 	return 1;
+}
+
+struct json_object *metricpath_node(struct json_object *doc, const char *path, const char *file)
+{
+	struct json_object *parent, *o;
+	char key[256];
+
+	o = walk(doc, &path, file, &parent, key);
+	return *path ? NULL : o;	/* a [sum...] has a value, not a node */
 }

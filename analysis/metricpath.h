@@ -15,6 +15,9 @@
  *
  * No value (n/a, never 0) when a member is missing or null, not a number, a statistic of no
  * events, a selector matches nothing, or a ratio's denominator is 0 or has no value.
+ *
+ * compare reads its metrics by these rules, plot the arrays and numbers it draws: one
+ * implementation, one set of rules.
  */
 #ifndef MMUSCOPE_METRICPATH_H
 #define MMUSCOPE_METRICPATH_H
@@ -30,8 +33,13 @@
 bool metricpath_valid(const char *expr, const char **why);
 
 /* The number expr names in doc: 1 with *v set, 0 for no value. file names doc in the
- * warnings about its shape (each said once). */
+ * warnings about its shape (each said once, prefixed with the program's name); NULL: no
+ * warnings (a caller with a rule of its own for that case). */
 int metricpath_value(struct json_object *doc, const char *expr, const char *file, double *v);
+
+/* The JSON value a PATH without [sum...] names in doc (an array to go through, a string),
+ * by the same rules: NULL when there is none. file as for metricpath_value(). */
+struct json_object *metricpath_node(struct json_object *doc, const char *path, const char *file);
 
 /* True the first time key is passed: each bad file or document shape is reported once. */
 bool metricpath_once(const char *key);

@@ -2,7 +2,7 @@
 /*
  * plot: the before/after plots of a bench run, drawn by gnuplot (PNG and SVG).
  *
- *   plot BASE_DIR NEW_DIR OUTDIR
+ *   plot BASE_DIR NEW_DIR OUTDIR    (plot --help: what each plot shows, exit codes)
  *
  * BASE_DIR and NEW_DIR are results/<run>/<kernel> directories (<mode>/<workload>/<rep>.json).
  * For every mode/workload in both, from what its repetitions hold:
@@ -20,46 +20,73 @@
  * metrics of that mode, new/base on a log axis with the interval the gate used, the side
  * beyond each threshold shaded and the smallest change the run could detect.
  * Each plot: OUTDIR/<name>.dat, .gp, .png, .svg. Writes OUTDIR/plots.md listing them.
+ * The repetitions are read as compare reads them (resultset.h; metricpath.h for every
+ * value), and a corrupt one is named once and makes the exit 2, as in compare.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <math.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "cli.h"
+#include "metricpath.h"
 #include "resultset.h"
 
 #define MAX_BUCKETS 64
 
+extern char **environ;
+
 static const char *outdir;
 static FILE *index_md;
-static int nplots, failures;
+static int nplots, failures, input_errors;
 
 /* DIR/NAME into buf, or a clear error: no silently truncated path. */
 static char *join(char *buf, size_t n, const char *dir, const char *name)
 {
 	if ((size_t)snprintf(buf, n, "%s/%s", dir, name) >= n) {
 		fprintf(stderr, "plot: error: path too long: %s/%s\n", dir, name);
-		exit(2);
+		exit(EXIT_USAGE);
 	}
 	return buf;
 }
 
-static struct json_object *get(struct json_object *o, const char *path)
+/* A number of a repetition (metricpath.h: the rules compare reads it by); NAN for none. */
+static double num(struct json_object *o, const char *path)
 {
-	char buf[256], *save, *tok;
+	double v;
 
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (tok = strtok_r(buf, ".", &save); o && tok; tok = strtok_r(NULL, ".", &save)) {
-		if (json_object_is_type(o, json_type_array))
-			o = json_object_array_get_idx(o, strtoul(tok, NULL, 10));
-		else if (!json_object_object_get_ex(o, tok, &o))
-			return NULL;
+	return metricpath_value(o, path, NULL, &v) ? v : NAN;
+}
+
+/* The array at path in o (metricpath.h), and its length; 0 when there is none. */
+static size_t array_at(struct json_object *o, const char *path, struct json_object **a)
+{
+	*a = metricpath_node(o, path, NULL);
+	return json_object_is_type(*a, json_type_array) ? json_object_array_length(*a) : 0;
+}
+
+/* A repetition's document; a file that is not JSON is named once (as compare does) and
+ * makes the exit 2. */
+static struct json_object *load_file(const char *path)
+{
+	struct json_object *o = json_object_from_file(path);
+
+	if (!o) {
+		input_errors++;
+		if (metricpath_once(path))
+			fprintf(stderr, "plot: error: %s is not valid JSON: rerun that repetition or "
+				"delete it\n", path);
 	}
 	return o;
 }
@@ -67,15 +94,11 @@ static struct json_object *get(struct json_object *o, const char *path)
 static struct json_object *load_rep(const char *dir, int rep)
 {
 	char path[4096];
-	struct json_object *o;
 
 	snprintf(path, sizeof(path), "%s/%d.json", dir, rep);
 	if (access(path, R_OK))
 		return NULL;
-	o = json_object_from_file(path);
-	if (!o)
-		fprintf(stderr, "plot: warning: %s is not JSON: skipped\n", path);
-	return o;
+	return load_file(path);
 }
 
 static FILE *open_out(const char *name, const char *ext)
@@ -87,23 +110,57 @@ static FILE *open_out(const char *name, const char *ext)
 	f = fopen(path, "w");
 	if (!f) {
 		fprintf(stderr, "plot: error: cannot write %s: %s\n", path, strerror(errno));
-		exit(2);
+		exit(EXIT_INFRA);
 	}
 	return f;
 }
 
-/* Runs gnuplot on OUTDIR/name.gp once per terminal, w x h pixels; the script reads TERM and OUT. */
+/*
+ * gnuplot in OUTDIR (the scripts name their data files relative to it), fed cmds on its
+ * stdin, its messages appended to OUTDIR/gnuplot.log: no shell, so no path is quoted for
+ * one. 0 when it ran and exited 0.
+ */
+static int gnuplot(const char *cmds)
+{
+	char *const argv[] = { "gnuplot", NULL };
+	posix_spawn_file_actions_t fa;
+	int fd[2], status, err;
+	pid_t pid;
+	FILE *in;
+
+	if (pipe2(fd, O_CLOEXEC))
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd[0], STDIN_FILENO);
+	posix_spawn_file_actions_addchdir_np(&fa, outdir);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "gnuplot.log",
+					 O_WRONLY | O_CREAT | O_APPEND, 0644);
+	err = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fd[0]);
+	if (err || !(in = fdopen(fd[1], "w"))) {
+		close(fd[1]);
+		return -1;
+	}
+	fputs(cmds, in);
+	fclose(in);	/* EOF: gnuplot ends (a gnuplot that died first: EPIPE, SIGPIPE ignored) */
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
+}
+
+/* Runs gnuplot on OUTDIR/name.gp once per terminal, w x h pixels. */
 static void render_sized(const char *name, const char *title, int w, int h)
 {
 	static const char *const terms[][2] = { { "pngcairo", "png" }, { "svg", "svg" } };
-	char cmd[8192];
+	char cmds[1024];
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		snprintf(cmd, sizeof(cmd), "cd '%s' && gnuplot -e \"set terminal %s size %d,%d noenhanced; "
-			 "set output '%s.%s'\" '%s.gp' 2>>gnuplot.log", outdir, terms[i][0], w, h, name,
+		snprintf(cmds, sizeof(cmds), "set terminal %s size %d,%d noenhanced\n"
+			 "set output '%s.%s'\nload '%s.gp'\n", terms[i][0], w, h, name,
 			 terms[i][1], name);
-		if (system(cmd)) {
+		if (gnuplot(cmds)) {
 			fprintf(stderr, "plot: error: gnuplot failed on %s/%s.gp (see %s/gnuplot.log; "
 				"is gnuplot-nox installed? make deps)\n", outdir, name, outdir);
 			failures++;
@@ -123,35 +180,41 @@ static bool hist_plot(const char *mode, const char *wl, const char *bdir, const 
 {
 	double h[2][MAX_BUCKETS] = { { 0 } };
 	const char *dirs[2] = { bdir, ndir };
-	int k, rep, i, top = 0;
+	int k, i, top = 0;
 	bool any = false;
 	char name[256];
 	FILE *f;
 
 	for (k = 0; k < 2; k++) {
-		for (rep = 1; rep < 1000; rep++) {
-			struct json_object *o = load_rep(dirs[k], rep), *vms;
-			size_t v, nvms;
+		char *reps[1024];
+		int n = resultset_list(dirs[k], false, reps, 1024), r;
 
+		for (r = 0; r < n; r++) {
+			char path[4096];
+			struct json_object *o;
+
+			snprintf(path, sizeof(path), "%s/%s", dirs[k], reps[r]);
+			o = load_file(path);
 			if (!o)
-				break;
+				continue;
 			/* Every VM's calls: a migration's harvests are the source's, whatever its index. */
-			vms = get(o, "probe.vms");
-			nvms = json_object_is_type(vms, json_type_array) ? json_object_array_length(vms) : 0;
-			for (v = 0; v < nvms; v++) {
-				struct json_object *a = get(json_object_array_get_idx(vms, v),
-							    "latency.get_dirty_log.log2_hist");
+			for (i = 0; i < MAX_BUCKETS; i++) {
+				char bucket[64];
+				double calls;
 
-				for (i = 0; a && i < (int)json_object_array_length(a) && i < MAX_BUCKETS; i++) {
-					h[k][i] += json_object_get_double(json_object_array_get_idx(a, i));
-					if (h[k][i] > 0) {
-						any = true;
-						top = i > top ? i : top;
-					}
+				snprintf(bucket, sizeof(bucket),
+					 "probe.vms[sum].latency.get_dirty_log.log2_hist.%d", i);
+				calls = num(o, bucket);
+				if (!isnan(calls))
+					h[k][i] += calls;
+				if (h[k][i] > 0) {
+					any = true;
+					top = i > top ? i : top;
 				}
 			}
 			json_object_put(o);
 		}
+		resultset_free(reps, n);
 	}
 	if (!any)
 		return false;
@@ -177,24 +240,16 @@ static bool hist_plot(const char *mode, const char *wl, const char *bdir, const 
 /* One element of a repetition's array as a .dat row; false if it lacks a field. */
 typedef bool (*row_fn)(FILE *f, struct json_object *e, double *t0);
 
-/* The VM whose series is drawn: the one of role "vm" or "source"; -1 (any) in a document
- * without roles, whose one VM is the only one (with several, the first that has a series). */
+/* The VM whose series is drawn: the one of role "vm" or "source" (compare's
+ * probe.vms[role=vm|source], the only VM of a document without roles); -1 (any) in a
+ * document without roles that lists several: the first that has a series. */
 static long series_pid;
 
 static long main_vm_pid(struct json_object *doc)
 {
-	struct json_object *vms = get(doc, "probe.vms");
-	size_t i, n = json_object_is_type(vms, json_type_array) ? json_object_array_length(vms) : 0;
+	double pid = num(doc, "probe.vms[role=vm|source].pid");
 
-	for (i = 0; i < n; i++) {
-		struct json_object *vm = json_object_array_get_idx(vms, i), *role = get(vm, "role"),
-				   *pid = get(vm, "pid");
-		const char *r = role ? json_object_get_string(role) : "";
-
-		if (pid && (!strcmp(r, "vm") || !strcmp(r, "source")))
-			return json_object_get_int64(pid);
-	}
-	return -1;
+	return isnan(pid) ? -1 : (long)pid;
 }
 
 /*
@@ -219,15 +274,13 @@ static bool rep1_dat2(const char *name, const char *bdir, const char *ndir, cons
 		if (!o)
 			continue;
 		series_pid = main_vm_pid(o);
-		a = get(o, path);
-		n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+		n = array_at(o, path, &a);
 		snprintf(dat, sizeof(dat), "%s-%s", name, label[k]);
 		f = open_out(dat, "dat");
 		fprintf(f, "# %s\n", header);
 		for (i = 0; i < n; i++)
 			rows += row(f, json_object_array_get_idx(a, i), &t0);
-		a = path2 ? get(o, path2) : NULL;
-		n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+		n = path2 ? array_at(o, path2, &a) : 0;
 		for (i = 0; i < n; i++)
 			row2(f, json_object_array_get_idx(a, i), &t0);
 		fclose(f);
@@ -246,57 +299,57 @@ static bool rep1_dat(const char *name, const char *bdir, const char *ndir, const
 /* workloads/migrate.c's samples: [t_s, MiB/s] of the guest's own update rate. */
 static bool rate_row(FILE *f, struct json_object *e, double *t0)
 {
+	double t = num(e, "0"), mibps = num(e, "1");
+
 	(void)t0;
-	if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 2)
+	if (isnan(t) || isnan(mibps))
 		return false;
-	fprintf(f, "%.3f %.1f NaN\n", json_object_get_double(json_object_array_get_idx(e, 0)),
-		json_object_get_double(json_object_array_get_idx(e, 1)));
+	fprintf(f, "%.3f %.1f NaN\n", t, mibps);
 	return true;
 }
 
 /* ... and its events, as impulses: 1 migration started, 2 cancel or switch-over, 3 ended. */
 static bool event_row(FILE *f, struct json_object *e, double *t0)
 {
-	struct json_object *t = get(e, "t"), *ev = get(e, "event");
-	const char *what = ev ? json_object_get_string(ev) : "";
+	struct json_object *ev = metricpath_node(e, "event", NULL);
+	const char *what = json_object_is_type(ev, json_type_string) ? json_object_get_string(ev) : "";
 	int level = strstr(what, "-start") ? 1 : !strcmp(what, "cancel") || !strcmp(what, "switch-over") ? 2 :
 		    !strcmp(what, "completed") || !strcmp(what, "cancelled") ? 3 : 0;
+	double t = num(e, "t");
 
 	(void)t0;
-	if (!t || !level)
+	if (isnan(t) || !level)
 		return false;
-	fprintf(f, "%.3f NaN %d\n", json_object_get_double(t), level);
+	fprintf(f, "%.3f NaN %d\n", t, level);
 	return true;
 }
 
 static bool series_row(FILE *f, struct json_object *e, double *t0)
 {
-	struct json_object *t = get(e, "t_ns"), *u = get(e, "n_used_mmu_pages"),
-			   *r = get(e, "mmu_recycled"), *pid = get(e, "pid");
+	double t = num(e, "t_ns"), used = num(e, "n_used_mmu_pages"), recycled = num(e, "mmu_recycled"),
+	       pid = num(e, "pid");
 
-	if (!t || !u || !r)
+	if (isnan(t) || isnan(used) || isnan(recycled))
 		return false;
 	/* One VM's line: a migration's VMs interleave their ticks in probe.series. */
-	if (series_pid < 0 && pid)
-		series_pid = json_object_get_int64(pid);
-	if (pid && json_object_get_int64(pid) != series_pid)
+	if (series_pid < 0 && !isnan(pid))
+		series_pid = (long)pid;
+	if (!isnan(pid) && (long)pid != series_pid)
 		return false;
 	if (*t0 < 0)
-		*t0 = json_object_get_double(t);
-	fprintf(f, "%.3f %lld %lld\n", (json_object_get_double(t) - *t0) / 1e9,
-		(long long)json_object_get_int64(u), (long long)json_object_get_int64(r));
+		*t0 = t;
+	fprintf(f, "%.3f %lld %lld\n", (t - *t0) / 1e9, (long long)used, (long long)recycled);
 	return true;
 }
 
 static bool harvest_row(FILE *f, struct json_object *e, double *t0)
 {
-	struct json_object *t = get(e, "t"), *g = get(e, "get_ns"), *p = get(e, "pages");
+	double t = num(e, "t"), get_ns = num(e, "get_ns"), pages = num(e, "pages");
 
 	(void)t0;
-	if (!t || !g || !p)
+	if (isnan(t) || isnan(get_ns) || isnan(pages))
 		return false;
-	fprintf(f, "%.3f %.4f %lld\n", json_object_get_double(t),
-		json_object_get_double(g) / 1e6, (long long)json_object_get_int64(p));
+	fprintf(f, "%.3f %.4f %lld\n", t, get_ns / 1e6, (long long)pages);
 	return true;
 }
 
@@ -485,39 +538,68 @@ static void ratio_plots(void)
 	}
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: plot [-h] BASE_DIR NEW_DIR OUTDIR\n"
+"The before/after plots of two result sets (results/<run>/<kernel>, holding\n"
+"<mode>/<workload>/<rep>.json), drawn by gnuplot as PNG and SVG into OUTDIR with their\n"
+"data (.dat) and scripts (.gp), listed in OUTDIR/plots.md; per mode and workload, from\n"
+"what the repetitions hold:\n"
+"  getlog-MODE-WORKLOAD   get-dirty-log latency: log2 histogram over every repetition and VM\n"
+"  series-MODE-WORKLOAD   shadow pages in use and mmu_recycled over time (repetition 1)\n"
+"  harvest-MODE-WORKLOAD  get-dirty-log latency and pages per harvest (repetition 1)\n"
+"  migrate-MODE-WORKLOAD  the guest's update rate and the migrations' events (repetition 1)\n"
+"  ratios-MODE            with OUTDIR/rows.tsv (compare -t): the gated metrics, new/base on\n"
+"                         a log axis, their intervals, thresholds and detectable changes\n"
+"  -h, --help   this text\n"
+"Exit: 0 every plot drawn; 2 usage or bad input (a result set missing, a repetition that is\n"
+"not JSON: named on stderr once, the other plots still drawn); 3 gnuplot failed or OUTDIR\n"
+"cannot be written (gnuplot's messages: OUTDIR/gnuplot.log).\n"
+"Examples:\n"
+"  compare -t run/plots/rows.tsv results/RUN/baseline results/RUN/patched\n"
+"  plot results/RUN/baseline results/RUN/patched run/plots\n");
+}
+
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 	char *modes[64], *wls[256];
 	char path[4096];
-	int nm, i, j, nw;
+	int nm, i, j, nw, c;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: plot BASE_DIR NEW_DIR OUTDIR\n");
-		return 2;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (c != 'h')
+			return cli_bad_option("plot", c, argv);
+		usage(stdout);
+		return EXIT_OK;
 	}
-	outdir = argv[3];
+	if (argc - optind != 3)
+		return cli_usage_error("plot", "want BASE_DIR NEW_DIR OUTDIR, got %d argument%s",
+				       argc - optind, argc - optind == 1 ? "" : "s");
+	if (!resultset_dir("plot", "BASE_DIR", argv[optind]) ||
+	    !resultset_dir("plot", "NEW_DIR", argv[optind + 1]))
+		return EXIT_USAGE;
+	signal(SIGPIPE, SIG_IGN);	/* a gnuplot that dies early is its exit status */
+	outdir = argv[optind + 2];
 	if (mkdir(outdir, 0755) && errno != EEXIST) {
 		fprintf(stderr, "plot: error: cannot create %s: %s\n", outdir, strerror(errno));
-		return 2;
+		return EXIT_INFRA;
 	}
 	snprintf(path, sizeof(path), "%s/plots.md.tmp", outdir);
 	index_md = fopen(path, "w");
 	if (!index_md) {
 		fprintf(stderr, "plot: error: cannot write %s: %s\n", path, strerror(errno));
-		return 2;
+		return EXIT_INFRA;
 	}
-	nm = resultset_list(argv[1], true, modes, 64);
-	if (nm < 0) {
-		fprintf(stderr, "plot: error: cannot read %s: is it a results/<run>/<kernel> directory?\n",
-			argv[1]);
-		return 2;
-	}
+	nm = resultset_list(argv[optind], true, modes, 64);
 	ratio_plots();
 	for (i = 0; i < nm; i++) {
 		char bm[4096], nmd[4096];
 
-		join(bm, sizeof(bm), argv[1], modes[i]);
-		join(nmd, sizeof(nmd), argv[2], modes[i]);
+		join(bm, sizeof(bm), argv[optind], modes[i]);
+		join(nmd, sizeof(nmd), argv[optind + 1], modes[i]);
 		nw = resultset_list(bm, true, wls, 256);
 		for (j = 0; j < nw; j++) {
 			char bd[8192], nd[8192];
@@ -535,17 +617,17 @@ int main(int argc, char **argv)
 		resultset_free(wls, nw);
 	}
 	resultset_free(modes, nm);
-	fclose(index_md);
 	snprintf(path, sizeof(path), "%s/plots.md", outdir);
 	{
 		char tmp[4096];
 
 		snprintf(tmp, sizeof(tmp), "%s/plots.md.tmp", outdir);
-		if (rename(tmp, path)) {
+		if (fclose(index_md) || rename(tmp, path)) {
 			fprintf(stderr, "plot: error: cannot write %s: %s\n", path, strerror(errno));
-			return 2;
+			return EXIT_INFRA;
 		}
 	}
 	fprintf(stderr, "plot: %d plots (PNG and SVG) in %s\n", nplots, outdir);
-	return failures ? 1 : 0;
+	/* README.md, "Exit codes": what could not be done first, then bad input */
+	return failures ? EXIT_INFRA : input_errors ? EXIT_USAGE : EXIT_OK;
 }

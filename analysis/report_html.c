@@ -8,14 +8,18 @@
  * blocks and ![title](plots/x.svg) images; nothing else is needed) and writes HTML in which
  * every SVG is inlined, so the one file can be kept as a CI artifact or mailed. Images are
  * resolved relative to REPORT.md; one that cannot be read is an error naming it.
- * Written atomically (temp file + rename).
+ * Written atomically (temp file + rename). Exit: 0; 2 usage or bad input (REPORT.md or an
+ * image it names cannot be read: no REPORT.html); 3 REPORT.html cannot be written.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cli.h"
 
 static void put_escaped(FILE *out, const char *s, size_t n)
 {
@@ -91,29 +95,52 @@ static void table_row(FILE *out, char *line, bool header)
 	fputs("</tr>\n", out);
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: report_html [-h] REPORT.md REPORT.html\n"
+"The bench report as one self-contained HTML file: headings, tables, paragraphs and code\n"
+"blocks of REPORT.md, and every SVG image it links (![title](plots/x.svg), relative to\n"
+"REPORT.md) inlined, so that the one file can be kept as a CI artifact or mailed.\n"
+"  -h, --help   this text\n"
+"Exit: 0 written (atomically); 2 usage or bad input (REPORT.md, or an image it links,\n"
+"cannot be read: named on stderr, no REPORT.html); 3 REPORT.html cannot be written.\n"
+"Example (what ci/bench runs):\n"
+"  report_html results/RUN/report.md results/RUN/report.html\n");
+}
+
 int main(int argc, char **argv)
 {
-	char line[16384], tmp[4096], *mdcopy, *dir;
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	char line[16384], tmp[4096], *mdcopy, *dir, *md, *html;
 	bool in_table = false, in_pre = false, in_p = false;
-	int errors = 0;
+	int errors = 0, c;
 	FILE *in, *out;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: report_html REPORT.md REPORT.html\n");
-		return 2;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (c != 'h')
+			return cli_bad_option("report_html", c, argv);
+		usage(stdout);
+		return EXIT_OK;
 	}
-	in = fopen(argv[1], "r");
+	if (argc - optind != 2)
+		return cli_usage_error("report_html", "want REPORT.md REPORT.html, got %d argument%s",
+				       argc - optind, argc - optind == 1 ? "" : "s");
+	md = argv[optind];
+	html = argv[optind + 1];
+	in = fopen(md, "r");
 	if (!in) {
-		fprintf(stderr, "report_html: error: cannot read %s: %s\n", argv[1], strerror(errno));
-		return 2;
+		fprintf(stderr, "report_html: error: cannot read %s: %s\n", md, strerror(errno));
+		return EXIT_USAGE;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", argv[2]);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", html);
 	out = fopen(tmp, "w");
 	if (!out) {
 		fprintf(stderr, "report_html: error: cannot write %s: %s\n", tmp, strerror(errno));
-		return 2;
+		return EXIT_INFRA;
 	}
-	mdcopy = strdup(argv[1]);
+	mdcopy = strdup(md);
 	dir = dirname(mdcopy);
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>mmuscope report</title>\n"
 	      "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
@@ -184,13 +211,14 @@ int main(int argc, char **argv)
 	free(mdcopy);
 	if (fclose(out) || errors) {
 		remove(tmp);
-		if (!errors)
-			fprintf(stderr, "report_html: error: cannot write %s\n", tmp);
-		return 1;
+		if (errors)
+			return EXIT_USAGE;
+		fprintf(stderr, "report_html: error: cannot write %s\n", tmp);
+		return EXIT_INFRA;
 	}
-	if (rename(tmp, argv[2])) {
-		fprintf(stderr, "report_html: error: cannot write %s: %s\n", argv[2], strerror(errno));
-		return 1;
+	if (rename(tmp, html)) {
+		fprintf(stderr, "report_html: error: cannot write %s: %s\n", html, strerror(errno));
+		return EXIT_INFRA;
 	}
-	return 0;
+	return EXIT_OK;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* resultset: list the modes, workloads and repetitions of a result set (resultset.h). */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,4 +48,20 @@ void resultset_free(char **names, int n)
 {
 	while (n-- > 0)
 		free(names[n]);
+}
+
+bool resultset_dir(const char *prog, const char *what, const char *dir)
+{
+	const char *why;
+	struct stat st;
+
+	if (stat(dir, &st))
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else
+		return true;
+	fprintf(stderr, "%s: error: %s %s: %s (a result set is a results/<run>/<kernel> "
+		"directory)\n", prog, what, dir, why);
+	return false;
 }

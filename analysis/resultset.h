@@ -15,4 +15,8 @@
 int resultset_list(const char *dir, bool want_dirs, char **names, int max);
 void resultset_free(char **names, int n);
 
+/* Whether dir, the result set named what (BASE_DIR, NEW_DIR), is a directory to read; if
+ * not, one line on stderr naming it, as prog says errors. */
+bool resultset_dir(const char *prog, const char *what, const char *dir);
+
 #endif

@@ -31,6 +31,7 @@
 #include "tiers.h"
 
 #define EXIT_SKIP 4	/* KVM or BTF absent: nothing to probe (kselftest's skip code) */
+#define EXIT_FAIL 3	/* mmuprobe itself failed (README.md, "Exit codes"); usage is 2 */
 
 static volatile sig_atomic_t exiting;
 
@@ -62,7 +63,8 @@ static const char doc[] =
 "                                     # around a workload, 100 ms time series\n"
 "    mmuprobe -p 1234 -o vm.json      # one VMM until Ctrl-C\n"
 "\n"
-"Exit: 0 ok, 1 error, 4 nothing to probe (no KVM or no BTF), else the workload's status.";
+"Exit: 0 ok, 2 usage, 3 mmuprobe failed, 4 nothing to probe (no KVM or no BTF), else the\n"
+"workload's status.";
 
 static const struct argp_option opts[] = {
 	{ "output", 'o', "FILE", 0, "Write the JSON document here (atomically, at exit)", 0 },
@@ -167,12 +169,12 @@ static void on_signal(int sig)
 	exiting = 1;
 }
 
-/* The preconditions: root, BTF, kallsyms, KVM, tracefs. 0, EXIT_SKIP or 1, said why. */
+/* The preconditions: root, BTF, kallsyms, KVM, tracefs. 0, EXIT_SKIP or EXIT_FAIL, said why. */
 static int preconditions(struct ksyms **ksyms)
 {
 	if (geteuid() != 0) {
 		fprintf(stderr, "mmuprobe: error: needs root (CAP_BPF and CAP_PERFMON): run it with sudo\n");
-		return 1;
+		return EXIT_FAIL;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		fprintf(stderr, "mmuprobe: skip: no kernel BTF (/sys/kernel/btf/vmlinux): boot a kernel "
@@ -183,14 +185,14 @@ static int preconditions(struct ksyms **ksyms)
 	if (!ksyms_usable(*ksyms)) {
 		fprintf(stderr, "mmuprobe: error: /proc/kallsyms shows no addresses: set "
 			"kernel.kptr_restrict=0 or run as root\n");
-		return 1;
+		return EXIT_FAIL;
 	}
 	if (!ksyms_addr(*ksyms, "kvm_vm_ioctl")) {
 		fprintf(stderr, "mmuprobe: skip: KVM is not loaded (no kvm_vm_ioctl in /proc/kallsyms): "
 			"modprobe kvm-amd or kvm-intel\n");
 		return EXIT_SKIP;
 	}
-	return tracefs_ensure() ? 1 : 0;
+	return tracefs_ensure() ? EXIT_FAIL : 0;
 }
 
 int main(int argc, char **argv)
@@ -209,9 +211,10 @@ int main(int argc, char **argv)
 	uint64_t next_snap, deadline;
 	int err, stats_fd = -1;
 
+	argp_err_exit_status = 2;
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
-		return 1;
+		return 2;
 	libbpf_set_print(libbpf_print);
 	tier_opts = (struct tier_opts){
 		.tier = env.tier, .holder_sample = env.holder_sample,
@@ -232,7 +235,7 @@ open_again:
 	skel = mmuprobe_bpf__open();
 	if (!skel) {
 		fprintf(stderr, "mmuprobe: error: cannot open the BPF object: %s\n", strerror(errno));
-		return 1;
+		return EXIT_FAIL;
 	}
 	skel->rodata->targ_tgid = (__u32)env.pid;
 	skel->rodata->holder_sample = (__u32)env.holder_sample;
@@ -347,6 +350,6 @@ cleanup:
 	if (stats_fd >= 0)
 		close(stats_fd);
 	if (err)
-		return 1;
+		return EXIT_FAIL;
 	return workload.status;
 }

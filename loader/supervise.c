@@ -94,7 +94,7 @@ void workload_stop(struct workload *w)
 	} else {
 		fprintf(stderr, "mmuprobe: error: cannot wait for the workload (pid %d): %s\n",
 			(int)w->pid, strerror(errno));
-		w->status = 1;
+		w->status = 3;	/* mmuprobe failed, not the workload (README.md, "Exit codes") */
 	}
 	w->pid = 0;
 }

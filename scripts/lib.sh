@@ -19,10 +19,35 @@ progress() {
 	printf '[mmuscope] %s: %s (%s)\n' "$phase" "$*" "$(fmt_secs $(($(date +%s) - _mmuscope_t0)))" >&2
 }
 
-# die MESSAGE: the one-line error that names the fix.
+# Exit codes, of every script and program (README.md, "Exit codes"): 0 done and nothing
+# failed; 1 a gated regression or a failed check (fail); 2 usage or bad input
+# (usage_error); 3 the work could not be done: a prerequisite missing, a tool, QEMU or a
+# test host failed (die); 4 nothing to do here (no KVM, no BTF).
+
+# die MESSAGE: the one-line error that names the fix, when the work cannot be done (3).
 die() {
 	printf 'mmuscope: error: %s\n' "$*" >&2
+	exit 3
+}
+
+# usage_error MESSAGE: a bad argument, option, profile or input file (2).
+usage_error() {
+	printf 'mmuscope: error: %s\n' "$*" >&2
+	exit 2
+}
+
+# fail MESSAGE: what a check found wrong with the kernel or change under test (1).
+fail() {
+	printf 'mmuscope: FAILED: %s\n' "$*" >&2
 	exit 1
+}
+
+# script_help "$@": with -h or --help first, print the calling script's header comment (its
+# usage, what it does, its exit codes) and exit 0.
+script_help() {
+	case ${1:-} in -h|--help) ;; *) return 0 ;; esac
+	sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"
+	exit 0
 }
 
 warn() {
@@ -62,8 +87,8 @@ profile_files() {
 	esac
 	conf=$base.conf list=$base.list metrics=$base.metrics
 	[ -f "$metrics" ] || metrics=$MMUSCOPE_ROOT/analysis/metrics.conf
-	[ -f "$conf" ] && [ -f "$list" ] || die "no profile '$1': see workloads/profiles/"
-	profile_workloads >/dev/null || exit 1
+	[ -f "$conf" ] && [ -f "$list" ] || usage_error "no profile '$1': see workloads/profiles/"
+	profile_workloads >/dev/null || exit 2
 }
 
 # profile_workloads: the workloads of $list (profile_files), one a line as
@@ -121,7 +146,7 @@ guest_images() {
 	if [ -n "${MMUSCOPE_GUEST_INITRD:-}" ] && [ -f "$MMUSCOPE_GUEST_INITRD" ]; then
 		guest_initrd=$MMUSCOPE_GUEST_INITRD
 	else
-		guest_initrd=$("$MMUSCOPE_ROOT/workloads/guest/build-initramfs" "$MMUSCOPE_ROOT"/build/guest/*) || exit 1
+		guest_initrd=$("$MMUSCOPE_ROOT/workloads/guest/build-initramfs" "$MMUSCOPE_ROOT"/build/guest/*) || exit
 	fi
 	guest_cmdline="console=ttyS0 quiet panic=-1 oops=panic watchdog_thresh=60"
 	if grep -q 'QEMU TCG CPU' /proc/cpuinfo; then guest_cmdline+=" clearcpuid=smap"; fi

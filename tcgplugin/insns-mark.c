@@ -17,12 +17,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "insns-mark.h"
 
-static int usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr, "usage: insns-mark start | end | run [--] CMD [ARG...]\n");
-	return 2;
+	fprintf(f,
+"usage: insns-mark start | end | run [--] CMD [ARG...]\n"
+"Marks a window for the instruction-count plugin of a test host booted with\n"
+"testhost --insns (tcgplugin/insns.c): start opens one, end closes it (the plugin has\n"
+"written its document when end returns), run opens one around CMD.\n"
+"Exit: 0; 2 usage; for run, CMD's status (128+N for a signal N, 126 when it could not be\n"
+"started or waited for, 127 when it cannot run).\n"
+"Example (what workloads/run wraps each repetition in):\n"
+"  insns-mark run -- ./dirty_log_perf_test -i 3\n");
 }
 
 int main(int argc, char **argv)
@@ -30,6 +38,10 @@ int main(int argc, char **argv)
 	int status, i = 2;
 	pid_t pid;
 
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return EXIT_OK;
+	}
 	if (argc == 2 && !strcmp(argv[1], "start")) {
 		insns_mark_start();
 		return 0;
@@ -38,12 +50,15 @@ int main(int argc, char **argv)
 		insns_mark_end();
 		return 0;
 	}
+	if (argc < 2 || (strcmp(argv[1], "start") && strcmp(argv[1], "end") && strcmp(argv[1], "run")))
+		return cli_usage_error("insns-mark", "want start, end or run [--] CMD [ARG...]");
 	if (argc < 3 || strcmp(argv[1], "run"))
-		return usage();
+		return cli_usage_error("insns-mark", "%s takes %s", argv[1],
+				       strcmp(argv[1], "run") ? "no argument" : "a command");
 	if (!strcmp(argv[2], "--"))
 		i = 3;
 	if (i >= argc)
-		return usage();
+		return cli_usage_error("insns-mark", "run takes a command");
 	fflush(NULL);
 	insns_mark_start();
 	pid = fork();

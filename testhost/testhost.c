@@ -29,13 +29,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "splat.h"
 
+/*
+ * testhost returns its command's status, so its own codes are those no command of ours
+ * returns (timeout(1)'s range), except for usage: README.md, "Exit codes", says how the
+ * callers map them into the convention (ci/bench: 124 and 126 are 3, 125 is 1).
+ */
 enum {
 	TH_EXIT_TIMEOUT = 124,	/* guest hang: timeout, or a hung-task/RCU-stall/lockup report */
 	TH_EXIT_SPLAT = 125,	/* oops/panic/lockdep/KASAN/WARN in the console */
-	TH_EXIT_NOSTATUS = 126,	/* QEMU exited before the command finished */
-	TH_EXIT_USAGE = 2,
+	TH_EXIT_NOSTATUS = 126,	/* the test host could not start (fork, a file, the plugin),
+				 * or QEMU exited before the command finished */
+	TH_EXIT_USAGE = 2,	/* a bad option, a missing kernel or directory: nothing booted */
 };
 
 #define SPLAT_LINES 60		/* lines of a splat we show */
@@ -136,22 +143,37 @@ static void usage(FILE *f)
 "Environment: MMUSCOPE_* and PATH are passed to COMMAND; MMUSCOPE_KVM_PARAMS adds kvm.ko\n"
 "parameters (e.g. \"eager_page_split=0\").\n"
 "Exit: COMMAND's status; 124 guest hang (timeout, or a hung-task, RCU-stall or soft-lockup\n"
-"report), 125 other kernel splat, 126 test host died. After a splat the test host is\n"
-"stopped within %d s.\n"
+"report), 125 other kernel splat, 126 the test host could not start or died; 2 usage or bad\n"
+"input (nothing booted). After a splat the test host is stopped within %d s. ci/bench maps\n"
+"124 and 126 to 3 (not done), 125 to 1 (the kernel failed): README.md, \"Exit codes\".\n"
 "Example: testhost -k out/arch/x86/boot/bzImage -m shadow -- ./dirty_log_test -i 4\n",
 	SPLAT_GRACE);
 }
 
-static void fatal(const char *fmt, ...)
+static void __attribute__((noreturn)) vfail(int status, const char *fmt, va_list ap)
+{
+	fputs("testhost: error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+/* Usage or bad input, before anything boots: one line, exit 2. */
+static void __attribute__((noreturn, format(printf, 1, 2))) fatal(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("testhost: error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(TH_EXIT_USAGE);
+	vfail(TH_EXIT_USAGE, fmt, ap);
+}
+
+/* The test host cannot be started (memory, a file, fork): one line, exit 126. */
+static void __attribute__((noreturn, format(printf, 1, 2))) setup_failed(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(TH_EXIT_NOSTATUS, fmt, ap);
 }
 
 static char *xasprintf(const char *fmt, ...)
@@ -164,7 +186,7 @@ static char *xasprintf(const char *fmt, ...)
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		fatal("out of memory");
+		setup_failed("out of memory");
 	return s;
 }
 
@@ -247,7 +269,7 @@ static void write_job(const struct opts *o, const char *jobdir, const char *nonc
 
 	f = fopen(tmp, "w");
 	if (!f)
-		fatal("cannot write %s: %s", tmp, strerror(errno));
+		setup_failed("cannot write %s: %s", tmp, strerror(errno));
 	fprintf(f, "# written by testhost, sourced by guest-init\n");
 	for (char **e = environ; *e; e++) {
 		const char *eq = strchr(*e, '=');
@@ -282,7 +304,7 @@ static void write_job(const struct opts *o, const char *jobdir, const char *nonc
 	}
 	fputc('\n', f);
 	if (fclose(f) || rename(tmp, path))
-		fatal("cannot write %s: %s", path, strerror(errno));
+		setup_failed("cannot write %s: %s", path, strerror(errno));
 	free(path);
 	free(tmp);
 }
@@ -382,7 +404,7 @@ static char *opt_escape(const char *s)
 	char *r = malloc(2 * strlen(s) + 1), *p = r;
 
 	if (!r)
-		fatal("out of memory");
+		setup_failed("out of memory");
 	for (; *s; s++) {
 		*p++ = *s;
 		if (*s == ',')
@@ -487,7 +509,7 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 
 	pid = fork();
 	if (pid < 0)
-		fatal("fork: %s", strerror(errno));
+		setup_failed("fork: %s", strerror(errno));
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
 
@@ -532,7 +554,7 @@ static char *insns_plugin_path(void)
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 	if (n <= 0)
-		fatal("--insns: cannot find this program's directory (/proc/self/exe): %s",
+		setup_failed("--insns: cannot find this program's directory (/proc/self/exe): %s",
 		      strerror(errno));
 	exe[n] = '\0';
 	slash = strrchr(exe, '/');
@@ -541,7 +563,7 @@ static char *insns_plugin_path(void)
 	path = xasprintf("%s/../lib/insns.so", exe);
 	real = realpath(path, NULL);
 	if (!real || access(real, R_OK))
-		fatal("--insns: no TCG plugin %s: run 'make insns'", path);
+		setup_failed("--insns: no TCG plugin %s: run 'make insns'", path);
 	free(path);
 	return real;
 }
@@ -554,10 +576,10 @@ static char *insns_dir(const char *share)
 	DIR *d;
 
 	if (mkdir(dir, 0755) && errno != EEXIST)
-		fatal("mkdir %s: %s", dir, strerror(errno));
+		setup_failed("mkdir %s: %s", dir, strerror(errno));
 	d = opendir(dir);
 	if (!d)
-		fatal("%s: %s", dir, strerror(errno));
+		setup_failed("%s: %s", dir, strerror(errno));
 	while ((e = readdir(d))) {
 		const char *name = e->d_name;
 		size_t digits = strspn(name, "0123456789");
@@ -568,7 +590,7 @@ static char *insns_dir(const char *share)
 			char *path = xasprintf("%s/%s", dir, name);
 
 			if (unlink(path) && errno != ENOENT)
-				fatal("cannot remove %s: %s", path, strerror(errno));
+				setup_failed("cannot remove %s: %s", path, strerror(errno));
 			free(path);
 		}
 	}
@@ -609,7 +631,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	o->accel = "auto";
 	o->timeout = 900;
 	o->icount = -1;
-	while ((c = getopt_long(argc, argv, "+k:d:m:s:c:t:I:C:a:vh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:k:d:m:s:c:t:I:C:a:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kernel = optarg; break;
 		case 'd': o->moddir = optarg; break;
@@ -650,7 +673,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 				o->smp = (int)v;
 			break;
 		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(TH_EXIT_USAGE);
+		default: exit(cli_bad_option("testhost", c, argv));
 		}
 	}
 	if (strcmp(o->mode, "shadow") && strcmp(o->mode, "tdp-legacy") &&
@@ -672,7 +695,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		exit(0);
 	}
 	if (!o->kernel)
-		fatal("--kernel is required (e.g. $(make -s kernel-path)): see --help");
+		fatal("--kernel is required (e.g. $(make -s kernel-path))");
 	if (optind >= argc)
 		fatal("no command given: testhost [OPTIONS] -- COMMAND [ARG...]");
 	if (access(o->kernel, R_OK))
@@ -733,7 +756,7 @@ int main(int argc, char **argv)
 		o.workdir = getcwd(cwd, sizeof(cwd));
 	if (!o.share) {
 		if (!mkdtemp(tmpl))
-			fatal("mkdtemp: %s", strerror(errno));
+			setup_failed("mkdtemp: %s", strerror(errno));
 		o.share = tmpl;
 		own_share = true;
 	}
@@ -745,7 +768,7 @@ int main(int argc, char **argv)
 	snprintf(nonce, sizeof(nonce), "%08lx%08lx", random() & 0xffffffffL, random() & 0xffffffffL);
 	jobdir = xasprintf("%s/.testhost-%s", o.share, nonce);
 	if (mkdir(jobdir, 0755))
-		fatal("mkdir %s: %s", jobdir, strerror(errno));
+		setup_failed("mkdir %s: %s", jobdir, strerror(errno));
 	write_job(&o, jobdir, nonce);
 	outpath = xasprintf("%s/output", jobdir);
 	outfd = open(outpath, O_RDONLY | O_CREAT, 0644);
@@ -757,11 +780,11 @@ int main(int argc, char **argv)
 	}
 	con.log = fopen(o.console, "w");
 	if (!con.log)
-		fatal("cannot write the console log %s: %s", o.console, strerror(errno));
+		setup_failed("cannot write the console log %s: %s", o.console, strerror(errno));
 	setvbuf(con.log, NULL, _IOLBF, 0);
 
 	if (pipe2(pipefd, O_CLOEXEC))
-		fatal("pipe: %s", strerror(errno));
+		setup_failed("pipe: %s", strerror(errno));
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);

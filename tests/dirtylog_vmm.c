@@ -14,9 +14,11 @@
  * then recycle shadow pages on every pass, which is what the recycle probes are for.
  *
  * Usage: dirtylog_vmm [-n GETS] [-m CLEARS] [-t] [-s NR_MMU_PAGES] [-L MIB]
+ * Exit: 0; 2 usage; 3 KVM failed (an ioctl, an unexpected exit); 4 no KVM here (skip).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <linux/kvm.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +28,8 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "cli.h"
 
 #define MEM_SIZE	0x60000		/* 384 KiB: code at 0x1000, data 0x10000-0x4ffff */
 #define CODE_GPA	0x1000
@@ -64,7 +68,7 @@ static const uint8_t guest_code64[] = {
 static void die(const char *what)
 {
 	fprintf(stderr, "dirtylog_vmm: %s: %s\n", what, strerror(errno));
-	exit(errno == ENOENT || errno == ENODEV ? 4 : 1);
+	exit(errno == ENOENT || errno == ENODEV ? EXIT_SKIP : EXIT_INFRA);
 }
 
 static uint64_t now_ns(void)
@@ -94,7 +98,7 @@ static void run_pass(int vcpu, struct kvm_run *run)
 			return;
 		if (run->exit_reason != KVM_EXIT_INTR) {
 			fprintf(stderr, "dirtylog_vmm: unexpected exit reason %u\n", run->exit_reason);
-			exit(1);
+			exit(EXIT_INFRA);
 		}
 	}
 }
@@ -157,6 +161,7 @@ static void setup_long_mode(int vcpu, uint8_t *low, uint64_t data_size)
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 	int gets = 10, clears = 5, toggle = 0, nr_mmu_pages = 0, opt, kvm, vm, vcpu, i;
 	uint64_t lm_mib = 0, log_pages = MEM_SIZE / PAGE_SIZE;
 	static uint64_t bitmap[(1u << 30) / PAGE_SIZE / 64];	/* up to 1 GiB logged */
@@ -168,22 +173,29 @@ int main(int argc, char **argv)
 	struct kvm_run *run;
 	void *mem;
 
-	while ((opt = getopt(argc, argv, "n:m:ts:L:")) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":n:m:ts:L:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'L':
 			lm_mib = strtoull(optarg, NULL, 10);
-			if (lm_mib < 2 || lm_mib > 512 || lm_mib % 2) {
-				fprintf(stderr, "dirtylog_vmm: -L takes an even number of MiB, 2 to 512\n");
-				return 2;
-			}
+			if (lm_mib < 2 || lm_mib > 512 || lm_mib % 2)
+				return cli_usage_error("dirtylog_vmm", "-L takes an even number of MiB, 2 to 512");
 			break;
 		case 'n': gets = atoi(optarg); break;
 		case 'm': clears = atoi(optarg); break;
 		case 't': toggle = 1; break;
 		case 's': nr_mmu_pages = atoi(optarg); break;
-		default:
-			fprintf(stderr, "usage: dirtylog_vmm [-n GETS] [-m CLEARS] [-t] [-s NR_MMU_PAGES] [-L MIB]\n");
-			return 2;
+		case 'h':
+			printf("usage: dirtylog_vmm [-n GETS] [-m CLEARS] [-t] [-s NR_MMU_PAGES] [-L MIB]\n"
+			       "The smallest VMM that exercises dirty logging, for the probe tests: one vCPU\n"
+			       "writes every page, then GETS KVM_GET_DIRTY_LOG and CLEARS KVM_CLEAR_DIRTY_LOG;\n"
+			       "what it did, and its own timings, as JSON on stdout.\n"
+			       "  -t  toggle dirty logging off and on once   -s  KVM_SET_NR_MMU_PAGES\n"
+			       "  -L  64-bit mode over MIB MiB of 4K PTEs (with -s: shadow pages recycled)\n"
+			       "Exit: 0; 2 usage; 3 KVM failed; 4 no KVM here.\n"
+			       "Example: mmuprobe -o p.json -- dirtylog_vmm -n 7 -m 3 -t\n");
+			return EXIT_OK;
+		default: return cli_bad_option("dirtylog_vmm", opt, argv);
 		}
 	}
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);

@@ -5,14 +5,17 @@
  * Reads the test's stdout+stderr on stdin, writes one JSON object on stdout with every
  * phase it prints: populate, enable, per-iteration dirty/get/clear, disable, and the
  * totals. Seconds as printed ("%ld.%09lds") become nanoseconds. Lines it does not know
- * are ignored; a missing phase is an error (exit 1) naming it, so a truncated log (a
- * crashed or killed test) is never taken for a result.
+ * are ignored; a missing phase is an error (bad input: exit 2) naming it, so a truncated
+ * log (a crashed or killed test) is never taken for a result.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
+
+#include "cli.h"
 
 #define MAX_ITER 4096
 
@@ -44,14 +47,38 @@ static long long after(const char *line, const char *prefix)
 	return to_ns(line + n);
 }
 
-int main(void)
+static void usage(FILE *f)
 {
+	fprintf(f,
+"usage: dlpt_parse [-h] <LOG >RESULT.json\n"
+"The output of the upstream dirty_log_perf_test (stdout and stderr) as one JSON object:\n"
+"populate, enable and disable times, each iteration's dirty-memory, get- and clear-dirty-log\n"
+"times, their totals and means, in ns (a profile's PARSER dlpt_parse).\n"
+"  -h, --help   this text\n"
+"Exit: 0; 2 the output is incomplete (a phase missing: the test did not finish; named).\n"
+"Example:\n"
+"  ./dirty_log_perf_test -v 2 -b 16M -i 3 2>&1 | dlpt_parse\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 	static long long dirty[MAX_ITER], get[MAX_ITER], clr[MAX_ITER];
 	long long populate = -1, enable = -1, disable = -1;
 	long long v, iterations = -1;
-	int max_iter = 0, i;
+	int max_iter = 0, i, c;
 	char line[1024];
 	struct json_object *o, *its;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (c != 'h')
+			return cli_bad_option("dlpt_parse", c, argv);
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (optind < argc)
+		return cli_usage_error("dlpt_parse", "no arguments: the test's output is read on stdin");
 
 	for (i = 0; i < MAX_ITER; i++)
 		dirty[i] = get[i] = clr[i] = -1;
@@ -90,7 +117,7 @@ int main(void)
 			"the test did not finish; see its log\n",
 			populate < 0 ? "no populate time" : enable < 0 ? "no enable time" :
 			disable < 0 ? "no disable time" : "iterations missing");
-		return 1;
+		return EXIT_USAGE;
 	}
 	o = json_object_new_object();
 	its = json_object_new_array();
@@ -127,5 +154,5 @@ int main(void)
 	json_object_object_add(o, "per_iteration", its);
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
-	return 0;
+	return EXIT_OK;
 }

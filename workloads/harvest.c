@@ -25,6 +25,7 @@
  *
  * Usage: harvest [-v VCPUS] [-b BYTES] [-s BACKING] [-n HARVESTS] [-i MS] [-w MS] [-f MS]
  *                [-M] [-I] [-k]
+ * Exit: 0; 1 a TEST_ASSERT failed; 2 usage; 4 skipped (TEST_REQUIRE: kselftest's KSFT_SKIP).
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@
 #include <linux/bitmap.h>
 
 #include "kvm_util.h"
+#include "../include/cli.h"
 #include "median.h"
 #include "memstress.h"
 #include "test_util.h"
@@ -266,8 +268,12 @@ static void usage(const char *name)
 	       " -f  milliseconds of the after_first window, from the cancel (default 100)\n"
 	       " -M  manual protect: KVM_GET_DIRTY_LOG then KVM_CLEAR_DIRTY_LOG per harvest\n"
 	       " -I  with -M, KVM_DIRTY_LOG_INITIALLY_SET: no write-protect when logging starts\n"
-	       " -k  keep dirty logging on at the end (no cancel, no after window)\n",
-	       name);
+	       " -k  keep dirty logging on at the end (no cancel, no after window)\n"
+	       " -h, --help  this text\n"
+	       "Exit: 0; 1 a check failed (TEST_ASSERT); 2 usage; 4 skipped (KSFT_SKIP).\n"
+	       "Example (the ci profile's harvest, one JSON document on stdout):\n"
+	       "  %s -v 2 -b 16M -n 5 -i 100 -w 500 -k\n",
+	       name, name);
 	backing_src_help("-s");
 }
 
@@ -287,7 +293,10 @@ int main(int argc, char *argv[])
 	unsigned int h;
 	int opt, i;
 
-	while ((opt = getopt(argc, argv, "hv:b:s:n:i:w:f:MIk")) != -1) {
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hv:b:s:n:i:w:f:MIk", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'v': nr_vcpus = atoi_positive("vCPUs", optarg); break;
 		case 'b': bytes = parse_size(optarg); break;
@@ -299,8 +308,8 @@ int main(int argc, char *argv[])
 		case 'M': manual = true; break;
 		case 'I': initially_set = true; break;
 		case 'k': cancel = false; break;
-		case 'h': usage(argv[0]); return 0;
-		default: usage(argv[0]); return 1;
+		case 'h': usage(argv[0]); return EXIT_OK;
+		default: return cli_bad_option("harvest", opt, argv);
 		}
 	}
 	TEST_REQUIRE(nr_vcpus <= KVM_MAX_VCPUS);

@@ -13,7 +13,7 @@
  * on arrival with the host's clock, averaged over the window before the migration, during
  * it, the first period after it ended, and the AFTER window. The guest also checks its
  * memory (a page that lost a write is stale): stale pages are counted per migration and
- * in total, and any make the exit status 3 after the JSON is written.
+ * in total, and any make the exit status 1 (a check failed) after the JSON is written.
  *
  * A completed migration runs K rounds and then raises downtime-limit, so that it converges
  * at a known point whatever the guest's dirty rate; the destination then becomes the
@@ -32,10 +32,13 @@
  *   -W MS      run before the first migration, and between two (default 1000)
  *   -a MS      the window after a migration ends (default 1000)
  *   -t SECS    give up after SECS (default 600): exit 124, a hang
- * Prints one JSON document on stdout; progress on stderr.
+ * Prints one JSON document on stdout; progress on stderr. Exit (README.md, "Exit codes"):
+ * 0; 1 stale pages; 2 usage; 3 QEMU, KVM or the guest failed (the work was not done); 124
+ * the guest or QEMU hung (timeout(1)'s code, as l2run and testhost).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -51,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "median.h"
 #include "qmpc.h"
 
@@ -180,13 +184,13 @@ static int connect_unix(const char *path)
 	for (int tries = 0; tries < 300; tries++) {
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0)
-			die(1, "socket: %s", strerror(errno));
+			die(EXIT_INFRA, "socket: %s", strerror(errno));
 		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 			return fd;
 		close(fd);
 		nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
 	}
-	die(1, "QEMU did not create %s within 30 s (its log: %s/qemu-*.log)", path, dir);
+	die(EXIT_INFRA, "QEMU did not create %s within 30 s (its log: %s/qemu-*.log)", path, dir);
 }
 
 /*
@@ -213,7 +217,7 @@ static struct vm *vm_start(const char *name, bool incoming)
 	int n = 0;
 
 	if (!vm)
-		die(1, "out of memory");
+		die(EXIT_INFRA, "out of memory");
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	snprintf(accel, sizeof(accel), "kvm%s%.0d%s%.0lld", opt.ring ? ",dirty-ring-size=" : "",
 		 opt.ring, opt.shadow_pages ? ",kvm-shadow-mem=" : "", (long long)opt.shadow_pages * 4096);
@@ -250,7 +254,7 @@ static struct vm *vm_start(const char *name, bool incoming)
 
 	vm->pid = fork();
 	if (vm->pid < 0)
-		die(1, "fork: %s", strerror(errno));
+		die(EXIT_INFRA, "fork: %s", strerror(errno));
 	if (!vm->pid) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
@@ -276,7 +280,7 @@ static struct vm *vm_start(const char *name, bool incoming)
 
 		if (waitpid(vm->pid, &status, WNOHANG) == vm->pid) {
 			vm->pid = 0;
-			die(1, "QEMU %s exited (status %d) before it opened QMP: %s", name,
+			die(EXIT_INFRA, "QEMU %s exited (status %d) before it opened QMP: %s", name,
 			    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), log_tail(log));
 		}
 		if (now() - t0 > opt.timeout_s) {
@@ -286,7 +290,7 @@ static struct vm *vm_start(const char *name, bool incoming)
 		nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
 	}
 	if (qmp_open(&vm->qmp, qmp, 30))
-		die(1, "QEMU %s: %s: %s", name, vm->qmp.err, log_tail(log));
+		die(EXIT_INFRA, "QEMU %s: %s: %s", name, vm->qmp.err, log_tail(log));
 	snprintf(con, sizeof(con), "%s/con-%s.sock", dir, name);
 	snprintf(ctl, sizeof(ctl), "%s/ctl-%s.sock", dir, name);
 	vm->con = connect_unix(con);
@@ -323,7 +327,7 @@ static void vm_stop(struct vm *vm)
 
 static void __attribute__((noreturn)) qmp_failed(struct vm *vm)
 {
-	die(1, "QEMU %s: %s (its log: %s/qemu-%s.log)", vm->name, vm->qmp.err, dir, vm->name);
+	die(EXIT_INFRA, "QEMU %s: %s (its log: %s/qemu-%s.log)", vm->name, vm->qmp.err, dir, vm->name);
 }
 
 static struct json_object *qmp_must(struct vm *vm, const char *cmd, const char *args)
@@ -345,7 +349,7 @@ static void guest_line(struct vm *vm, char *line, bool ctl)
 		fprintf(console_log, "%.3f %s%s\n", now() - t_zero, ctl ? "ctl: " : "", line);
 	if (ctl) {
 		if (!strcmp(line, "mmuscope-guest-ready") && write(vm->ctl, "go\n", 3) != 3)
-			die(1, "cannot answer the guest's ready barrier: %s", strerror(errno));
+			die(EXIT_INFRA, "cannot answer the guest's ready barrier: %s", strerror(errno));
 		return;
 	}
 	/*
@@ -413,7 +417,7 @@ static void pump(int ms)
 		int n = 0, left;
 
 		if (crash_end && now() >= crash_end)
-			die(1, "the workload guest crashed: %s (its console: %s/console.log)", crash_line, dir);
+			die(EXIT_INFRA, "the workload guest crashed: %s (its console: %s/console.log)", crash_line, dir);
 		for (int i = 0; i < 2; i++) {
 			if (!vms[i])
 				continue;
@@ -423,7 +427,7 @@ static void pump(int ms)
 					crash_end = now();
 				if (crash_end || vms[i]->expendable)
 					continue;
-				die(1, "QEMU %s exited (its log: %s/qemu-%s.log)", vms[i]->name, dir,
+				die(EXIT_INFRA, "QEMU %s exited (its log: %s/qemu-%s.log)", vms[i]->name, dir,
 				    vms[i]->name);
 			}
 			who[n] = vms[i];
@@ -439,7 +443,7 @@ static void pump(int ms)
 		if (left < 0)
 			left = 0;
 		if (poll(p, n, left) < 0 && errno != EINTR)
-			die(1, "poll: %s", strerror(errno));
+			die(EXIT_INFRA, "poll: %s", strerror(errno));
 		for (int i = 0; i < n; i++) {
 			struct vm *vm = who[i];
 
@@ -591,9 +595,9 @@ static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int
 		status = member_str(info, "status");	/* it pointed into the old answer */
 	}
 	if (!strcmp(status, "failed"))
-		die(1, "migration %d failed: %s (logs in %s)", i, member_str(info, "error-desc"), dir);
+		die(EXIT_INFRA, "migration %d failed: %s (logs in %s)", i, member_str(info, "error-desc"), dir);
 	if (cancel != !strcmp(status, "cancelled"))
-		die(1, "migration %d ended %s, not %s as asked", i, status, cancel ? "cancelled" : "completed");
+		die(EXIT_INFRA, "migration %d ended %s, not %s as asked", i, status, cancel ? "cancelled" : "completed");
 	/*
 	 * The instance the guest runs in now; the other one quits at once (its exit runs
 	 * during the window, as on a real host) and is reaped after the window.
@@ -691,15 +695,34 @@ static int num(const char *s, char o)
 	long v = strtol(s, &end, 10);
 
 	if (*end || end == s || v < 0 || v > 1 << 30)
-		die(2, "-%c wants a number, got '%s'", o, s);
+		die(EXIT_USAGE, "-%c wants a number, got '%s'", o, s);
 	return (int)v;
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr, "usage: migrate -K BZIMAGE -I INITRD -A ARGS [-s SEQ] [-k ROUNDS] [-m MIB] [-c CPUS]\n"
-		"               [-b anon|thp|hugetlb] [-R RING] [-S PAGES] [-B MIBPS] [-W MS] [-a MS] [-t SECS] -- JOB [ARG...]\n");
-	exit(2);
+	fprintf(f,
+"usage: migrate -K BZIMAGE -I INITRD -A ARGS [-s SEQ] [-k ROUNDS] [-m MIB] [-c CPUS]\n"
+"               [-b anon|thp|hugetlb] [-R RING] [-S PAGES] [-B MIBPS] [-W MS] [-a MS] [-t SECS]\n"
+"               -- JOB [ARG...]\n"
+"The live-migration loop: the workload guest (BZIMAGE, INITRD, kernel parameters ARGS, then\n"
+"JOB as its job) under QEMU/KVM, migrated between two QEMUs over a unix socket; one JSON\n"
+"document per run on stdout (QEMU's, KVM's and the guest's numbers per migration).\n"
+"  -s SEQ      migrations in order: m completed, c cancelled (default mc)\n"
+"  -k ROUNDS   dirty-sync rounds before the cancel or the switch-over (default 2)\n"
+"  -m MIB      guest memory (default 512)        -c CPUS   vCPUs (default 1)\n"
+"  -b BACKING  guest RAM in this host: anon, thp or hugetlb (default thp)\n"
+"  -R RING     QEMU's dirty ring with RING entries instead of the dirty bitmap\n"
+"  -S PAGES    KVM_SET_NR_MMU_PAGES through QEMU's kvm-shadow-mem\n"
+"  -B MIBPS    migration bandwidth limit (default 1024)\n"
+"  -W MS       run before the first migration and between two (default 1000)\n"
+"  -a MS       the window after a migration ends (default 1000)\n"
+"  -t SECS     give up after SECS (default 600)\n"
+"  -h, --help  this text\n"
+"Exit: 0; 1 the guest found stale pages (writes lost across a migration: the kernel under\n"
+"test is broken); 2 usage; 3 QEMU, KVM or the guest failed; 124 the guest or QEMU hung.\n"
+"Example (workloads/l2migrate passes -K, -I and -A):\n"
+"  workloads/l2migrate -s mcmc -m 512 -- /bin/dirtier -w 384\n");
 }
 
 int main(int argc, char **argv)
@@ -710,7 +733,10 @@ int main(int argc, char **argv)
 	int o, nb = 0;
 	const char *kargs = NULL;
 
-	while ((o = getopt(argc, argv, "K:I:A:s:k:m:c:b:R:S:B:W:a:t:")) != -1) {
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":K:I:A:s:k:m:c:b:R:S:B:W:a:t:h", longopts, NULL)) != -1) {
 		switch (o) {
 		case 'K': opt.kernel = optarg; break;
 		case 'I': opt.initrd = optarg; break;
@@ -726,25 +752,26 @@ int main(int argc, char **argv)
 		case 'W': opt.warm_ms = num(optarg, o); break;
 		case 'a': opt.after_ms = num(optarg, o); break;
 		case 't': opt.timeout_s = num(optarg, o); break;
-		default: usage();
+		case 'h': usage(stdout); return EXIT_OK;
+		default: return cli_bad_option("migrate", o, argv);
 		}
 	}
 	if (!opt.kernel || !opt.initrd || !kargs || optind >= argc)
-		usage();
+		return cli_usage_error("migrate", "-K, -I, -A and a JOB after -- are needed");
 	if (strspn(opt.seq, "mc") != strlen(opt.seq) || !*opt.seq)
-		die(2, "-s wants a sequence of m (completed) and c (cancelled), got '%s'", opt.seq);
+		die(EXIT_USAGE, "-s wants a sequence of m (completed) and c (cancelled), got '%s'", opt.seq);
 	if (strcmp(opt.backing, "anon") && strcmp(opt.backing, "thp") && strcmp(opt.backing, "hugetlb"))
-		die(2, "-b wants anon, thp or hugetlb, got '%s'", opt.backing);
+		die(EXIT_USAGE, "-b wants anon, thp or hugetlb, got '%s'", opt.backing);
 	if (access("/dev/kvm", R_OK | W_OK))
-		die(1, "no /dev/kvm: run the migration loop on a test host with KVM loaded");
+		die(EXIT_INFRA, "no /dev/kvm: run the migration loop on a test host with KVM loaded");
 	len = (size_t)snprintf(opt.append, sizeof(opt.append), "%s --", kargs);
 	for (int i = optind; i < argc && len < sizeof(opt.append); i++)
 		len += (size_t)snprintf(opt.append + len, sizeof(opt.append) - len, " %s", argv[i]);
 	if (len >= sizeof(opt.append))
-		die(2, "the job's command line is too long");
+		die(EXIT_USAGE, "the job's command line is too long");
 	snprintf(dir, sizeof(dir), "/tmp/migrate.XXXXXX");
 	if (!mkdtemp(dir))
-		die(1, "mkdtemp: %s", strerror(errno));
+		die(EXIT_INFRA, "mkdtemp: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	{
 		char path[96];
@@ -827,7 +854,7 @@ int main(int argc, char **argv)
 	if (guest_bad) {
 		fprintf(stderr, "migrate: the guest found %llu stale pages: writes were lost across a migration (dirty pages not logged); the kernel under test is broken\n",
 			(unsigned long long)guest_bad);
-		return 3;
+		return EXIT_FAILED;
 	}
-	return 0;
+	return EXIT_OK;
 }

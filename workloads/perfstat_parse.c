@@ -6,23 +6,27 @@
  * VALUE may be "<not supported>" or "<not counted>" (no PMU in a TCG test host, for
  * instance): the event is then null, so a missing counter is never read as zero.
  * Prints {"EVENT": {"value": N|null, "unit": "...", "running_pct": P}, ...}. A file with no
- * event line is an error (exit 1): perf did not run.
+ * event line is an error (bad input, exit 2): perf did not run.
  *
  * With -k, the text of `perf kvm stat report --event=vmexit` instead: one line per exit
  * reason, "REASON SAMPLES SAMPLES% TIME% MINus MAXus AVGus ( +- SD% )" (REASON may hold
  * spaces: "PF excp"), then
  * "Total Samples:N, Total events handled time:Tus.". Prints {"total_samples": N,
  * "total_time_us": T, "exits": {"REASON": {"samples", "samples_pct", "time_pct", "min_us",
- * "max_us", "avg_us"}, ...}}. No total line is an error (exit 1).
+ * "max_us", "avg_us"}, ...}}. No total line is an error (exit 2).
  *
- * Usage: perfstat_parse [-k] [FILE]   (stdin without FILE)
+ * Usage: perfstat_parse [-k] [FILE]   (stdin without FILE; --help)
  */
+#include <errno.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
+
+#include "cli.h"
 
 /* The next comma-separated field of *S (empty fields kept); NULL at the end. */
 static char *field(char **s)
@@ -111,7 +115,7 @@ static int parse_kvm_stat(FILE *in)
 	if (!total) {
 		json_object_put(out);
 		fprintf(stderr, "perfstat_parse: no \"Total Samples\" line: not perf kvm stat report output\n");
-		return 1;
+		return EXIT_USAGE;
 	}
 	puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
 	json_object_put(out);
@@ -141,7 +145,7 @@ static int parse_stat(FILE *in)
 		pct = field(&s);
 		if (!event || !*event) {
 			fprintf(stderr, "perfstat_parse: not a perf stat -x, line: %s\n", line);
-			return 1;
+			return EXIT_USAGE;
 		}
 		e = json_object_new_object();
 		v = strtod(value, &end);
@@ -155,22 +159,55 @@ static int parse_stat(FILE *in)
 	free(line);
 	if (!n) {
 		fprintf(stderr, "perfstat_parse: no event in the perf stat output: did perf run?\n");
-		return 1;
+		return EXIT_USAGE;
 	}
 	puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
 	json_object_put(out);
 	return 0;
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: perfstat_parse [-k] [FILE]\n"
+"perf's output as JSON, FILE or stdin:\n"
+"  (default)    perf stat -x, (CSV): {\"EVENT\": {\"value\": N|null, \"unit\", \"running_pct\"}}, an\n"
+"               event perf could not count (no PMU under TCG) null, never 0\n"
+"  -k, --kvm    perf kvm stat report --event=vmexit: {\"total_samples\", \"total_time_us\",\n"
+"               \"exits\": {\"REASON\": {samples, samples_pct, time_pct, min_us, max_us, avg_us}}}\n"
+"  -h, --help   this text\n"
+"Exit: 0; 2 usage or bad input (FILE unreadable, no event line, no \"Total Samples\" line:\n"
+"perf did not run).\n"
+"Examples (what workloads/run does with PERF_STAT=1 and PERF_KVM_STAT=1):\n"
+"  perf stat -x, -o 1.perf.csv -- CMD && perfstat_parse 1.perf.csv\n"
+"  perf kvm -i 1.kvm.data stat report --event=vmexit 2>&1 | perfstat_parse -k\n");
+}
+
 int main(int argc, char **argv)
 {
-	bool kvm = argc > 1 && !strcmp(argv[1], "-k");
-	const char *path = argc > 1 + kvm ? argv[1 + kvm] : NULL;
-	FILE *in = path ? fopen(path, "r") : stdin;
+	static const struct option longopts[] = {
+		{ "kvm", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	bool kvm = false;
+	const char *path;
+	FILE *in;
+	int c;
 
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":kh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': kvm = true; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: return cli_bad_option("perfstat_parse", c, argv);
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage_error("perfstat_parse", "one FILE at most, got %d", argc - optind);
+	path = optind < argc ? argv[optind] : NULL;
+	in = path ? fopen(path, "r") : stdin;
 	if (!in) {
-		perror(path);
-		return 1;
+		fprintf(stderr, "perfstat_parse: error: cannot read %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
 	}
 	return kvm ? parse_kvm_stat(in) : parse_stat(in);
 }

@@ -20,6 +20,7 @@ static int fail(struct qmp *q, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(q->err, sizeof(q->err), fmt, ap);
 	va_end(ap);
+	q->refused = 0;
 	return -1;
 }
 
@@ -62,8 +63,11 @@ int qmp_open(struct qmp *q, const char *path, int wait_secs)
 	q->fd = -1;
 	q->in = NULL;
 	q->err[0] = '\0';
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return fail(q, "socket path too long: %s", path);
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fail(q, "socket path too long: %s", path);
+		q->refused = 1;
+		return -1;
+	}
 	strcpy(sa.sun_path, path);
 	for (;;) {
 		q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -129,6 +133,7 @@ struct json_object *qmp_exec(struct qmp *q, const char *cmd, struct json_object 
 
 		json_object_object_get_ex(v, "desc", &desc);
 		fail(q, "%s: %s", cmd, desc ? json_object_get_string(desc) : "error");
+		q->refused = 1;
 		json_object_put(resp);
 		return NULL;
 	}
@@ -150,6 +155,7 @@ struct json_object *qmp_execf(struct qmp *q, const char *cmd, const char *args_j
 		args = json_tokener_parse(args_json);
 		if (!args || !json_object_is_type(args, json_type_object)) {
 			fail(q, "%s: arguments are not a JSON object: %s", cmd, args_json);
+			q->refused = 1;
 			json_object_put(args);
 			return NULL;
 		}

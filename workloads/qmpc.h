@@ -9,6 +9,8 @@ struct qmp {
 	int fd;
 	FILE *in;
 	char err[256];	/* why the last call failed */
+	int refused;	/* ... and it failed because QEMU answered an error, or its
+			 * arguments were no JSON object: the request, not the link */
 };
 
 /*

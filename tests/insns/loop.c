@@ -73,17 +73,28 @@ int main(int argc, char **argv)
 	unsigned long sum = 0;
 
 	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--help")) {
+			printf("usage: loop [--mark] [--threads T<=64] [--between CMD] N [WINDOWS]\n"
+			       "The insns plugin's test program: insns_loop(N), 4 + 4N instructions, in\n"
+			       "WINDOWS windows (tests/insns.sh; this file's header).\n"
+			       "Exit: 0; 1 a --between CMD failed; 2 usage.\n"
+			       "Example: qemu-x86_64 -plugin build/lib/insns.so,outdir=/tmp/i "
+			       "build/bin/insns-loop --mark 1000 2\n");
+			return 0;
+		}
 		if (!strcmp(argv[i], "--mark"))
 			mark = 1;
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			threads = strtol(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--between") && i + 1 < argc)
 			between = argv[++i];
-		else
-			break;
+		else {
+			fprintf(stderr, "loop: error: unknown option '%s' (loop --help)\n", argv[i]);
+			return 2;
+		}
 	}
 	if (i >= argc || argc - i > 2 || threads < 0 || threads > 64) {
-		fprintf(stderr, "usage: loop [--mark] [--threads T<=64] [--between CMD] N [WINDOWS]\n");
+		fprintf(stderr, "loop: error: want [--mark] [--threads T<=64] [--between CMD] N [WINDOWS] (loop --help)\n");
 		return 2;
 	}
 	n = strtoul(argv[i], NULL, 0);

@@ -2,8 +2,9 @@
 /*
  * Unit tests for analysis/metricpath.c, the PATH language of analysis/metrics.conf: its
  * syntax (what compare refuses at load), bucket sums by glob over an insns document
- * (tcgplugin/insns-json.md), ratio(PATH,PATH), and every way a path has no value. The
- * expected sums are the document's numbers added by hand.
+ * (tcgplugin/insns-json.md), ratio(PATH,PATH), every way a path has no value, and the
+ * nodes plot reads by the same walk. The expected sums are the document's numbers added by
+ * hand.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -210,6 +211,38 @@ static void array_selectors(void **state)
 	json_object_put(o);
 }
 
+/* metricpath_node(): what plot reads (arrays to draw, a string), by the same walk. */
+static void nodes(void **state)
+{
+	struct json_object *o = doc(), *two, *n;
+
+	(void)state;
+	n = metricpath_node(o, "probe.vms", "rep.json");
+	assert_true(json_object_is_type(n, json_type_array) && json_object_array_length(n) == 1);
+	n = metricpath_node(o, "probe.vms[role=vm|source].latency.get_dirty_log", "rep.json");
+	assert_true(json_object_is_type(n, json_type_object));
+	n = metricpath_node(o, "result.text", "rep.json");
+	assert_string_equal(json_object_get_string(n), "x");
+	assert_ptr_equal(metricpath_node(o, "", "rep.json"), o);
+	assert_null(metricpath_node(o, "result.nothing", "rep.json"));	/* null */
+	assert_null(metricpath_node(o, "result.missing", "rep.json"));
+	assert_null(metricpath_node(o, "probe.vms[role=destination]", "rep.json"));
+	assert_null(metricpath_node(o, "insns.buckets[sum:*]", "rep.json"));	/* a sum: no node */
+	json_object_put(o);
+
+	/* the rules of the values: an index; the one VM of a document without roles; two
+	 * without roles are none (said with a file, not without one) */
+	two = json_tokener_parse("{\"vms\": [{\"pid\": 7, \"t\": [1, 2]}, {\"pid\": 8}]}");
+	assert_non_null(two);
+	assert_int_equal(json_object_get_int(metricpath_node(two, "vms.1.pid", NULL)), 8);
+	assert_int_equal(json_object_get_int(metricpath_node(two, "vms.0.t.1", NULL)), 2);
+	assert_null(metricpath_node(two, "vms.2", NULL));
+	assert_null(metricpath_node(two, "vms[role=vm|source]", NULL));
+	json_object_array_del_idx(json_object_object_get(two, "vms"), 1, 1);
+	assert_int_equal(json_object_get_int(metricpath_node(two, "vms[role=vm|source].pid", NULL)), 7);
+	json_object_put(two);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +251,7 @@ int main(void)
 		cmocka_unit_test(ratios),
 		cmocka_unit_test(no_value),
 		cmocka_unit_test(array_selectors),
+		cmocka_unit_test(nodes),
 	};
 
 	return cmocka_run_group_tests_name("metricpath", tests, NULL, NULL);

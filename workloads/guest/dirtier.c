@@ -22,8 +22,11 @@
  * one page stale by hand when the second pass begins, to test the check and its reporting.
  *
  * Usage: dirtier [-w WSS_MIB] [-r RATE_MIBPS] [-p PERIOD_MS] [-d SECS] [-X]
+ * Exit: 0 (-d) or never (the host stops it); 2 usage; 3 the working set cannot be mapped.
+ * A stale page is reported, not an exit: migrate counts them and fails the run.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,8 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "cli.h"
 
 #define PAGE 4096ul
 #define CHUNK 64ul	/* pages written between two looks at the clock */
@@ -50,15 +55,34 @@ static unsigned long arg(const char *s, char opt)
 
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || *end || end == s) {
-		fprintf(stderr, "dirtier: -%c wants a number, got '%s'\n", opt, s);
-		exit(2);
-	}
+	if (errno || *end || end == s)
+		exit(cli_usage_error("dirtier", "-%c wants a number, got '%s'", opt, s));
 	return v;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: dirtier [-w WSS_MIB] [-r RATE_MIBPS] [-p PERIOD_MS] [-d SECS] [-X]\n"
+"The migration workload's job (inside the workload guest): writes one word in every 4K page\n"
+"of WSS_MIB, round and round, checking that each page still holds its previous pass; prints\n"
+"\"dirtier-ready WSS\", then every PERIOD_MS \"dirtier MS MIBPS BAD\" (BAD: stale pages so far)\n"
+"and \"dirtier-bad PAGE FOUND EXPECTED\" for the first stale ones.\n"
+"  -w WSS_MIB     working set (default 64)\n"
+"  -r RATE_MIBPS  at most this many MiB of pages a second (default: as fast as it can)\n"
+"  -p PERIOD_MS   between two rate lines (default 100)\n"
+"  -d SECS        stop after SECS (default: never, the host stops it)\n"
+"  -X             make one page stale by hand when the second pass begins (tests the check)\n"
+"  -h, --help     this text\n"
+"Exit: 0 after -d; 2 usage; 3 the working set cannot be mapped.\n"
+"Examples:\n"
+"  dirtier -w 1 -d 1 -p 200 -X          # one stale page reported\n"
+"  workloads/l2migrate -s mc -- /bin/dirtier -w 384\n");
 }
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 	unsigned long wss = 64, rate = 0, period = 100, secs = 0, npages, pos = 0, done = 0;
 	uint64_t pass = 1, bad = 0;
 	int inject = 0;
@@ -66,28 +90,28 @@ int main(int argc, char **argv)
 	volatile uint64_t *mem;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "w:r:p:d:X")) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":w:r:p:d:Xh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'w': wss = arg(optarg, opt); break;
 		case 'r': rate = arg(optarg, opt); break;
 		case 'p': period = arg(optarg, opt); break;
 		case 'd': secs = arg(optarg, opt); break;
 		case 'X': inject = 1; break;
-		default:
-			fprintf(stderr, "usage: dirtier [-w WSS_MIB] [-r RATE_MIBPS] [-p PERIOD_MS] [-d SECS] [-X]\n");
-			return 2;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: return cli_bad_option("dirtier", opt, argv);
 		}
 	}
-	if (!wss || !period) {
-		fprintf(stderr, "dirtier: -w and -p must be positive\n");
-		return 2;
-	}
+	if (!wss || !period)
+		return cli_usage_error("dirtier", "-w and -p must be positive");
+	if (optind < argc)
+		return cli_usage_error("dirtier", "no arguments, only options: '%s'", argv[optind]);
 	npages = wss * (1024 * 1024 / PAGE);
 	mem = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (mem == MAP_FAILED) {
 		fprintf(stderr, "dirtier: cannot map %lu MiB: %s\n", wss, strerror(errno));
-		return 1;
+		return EXIT_INFRA;
 	}
 	for (unsigned long i = 0; i < npages; i++)
 		mem[i * (PAGE / sizeof(*mem))] = 0;

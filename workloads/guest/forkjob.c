@@ -17,8 +17,10 @@
  * "seconds", "hot_pass_ns_mean", "procs_per_s"}.
  *
  * Usage: forkjob [-n PROCS] [-p PARALLEL] [-c CHILD_PAGES] [-H HOT_PAGES] [-s STRIDE]
+ * Exit: 0; 2 usage; 3 the job could not run (mmap, fork, a child that failed).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "cli.h"
 
 static uint64_t now_ns(void)
 {
@@ -39,7 +43,7 @@ static uint64_t now_ns(void)
 static void die(const char *what)
 {
 	fprintf(stderr, "forkjob: %s: %s\n", what, strerror(errno));
-	exit(1);
+	exit(EXIT_INFRA);
 }
 
 static volatile char *map_region(unsigned long pages, unsigned long stride)
@@ -70,34 +74,53 @@ static unsigned long arg(const char *s, const char *name)
 	else if (*end == 'M' || *end == 'm')
 		v <<= 20, end++;
 	if (*end || !v) {
-		fprintf(stderr, "forkjob: bad %s '%s': want a positive number (K/M suffix ok)\n",
-			name, s);
-		exit(2);
+		exit(cli_usage_error("forkjob", "bad %s '%s': want a positive number (K/M suffix ok)",
+				     name, s));
 	}
 	return v;
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: forkjob [-n PROCS] [-p PARALLEL] [-c CHILD_PAGES] [-H HOT_PAGES] [-s STRIDE]\n"
+"The fork-heavy job of the constrained-shadow-page workload (inside the workload guest): PROCS\n"
+"short processes, PARALLEL at a time, each touching CHILD_PAGES pages STRIDE apart, while\n"
+"the parent keeps HOT_PAGES hot; one JSON line: procs, seconds, procs_per_s, ...\n"
+"  -n PROCS        processes in all (default 200)\n"
+"  -p PARALLEL     at once (default 1)\n"
+"  -c CHILD_PAGES  pages each child touches (default 64)\n"
+"  -H HOT_PAGES    pages the parent keeps touching (default 64)\n"
+"  -s STRIDE       bytes between two touched pages, K/M suffix (default 2M: a page table each)\n"
+"  -h, --help      this text\n"
+"Exit: 0; 2 usage; 3 the job could not run (mmap, fork, a child that failed).\n"
+"Example (the ci profile's shadow-fork):\n"
+"  l2run -t 240 -S 256 -- /bin/forkjob -n 60 -p 2 -c 96 -H 48\n");
+}
+
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 	unsigned long procs = 200, parallel = 1, child_pages = 64, hot_pages = 64;
 	unsigned long stride = 2ul << 20, started = 0, running = 0, hot_passes = 0;
 	uint64_t t0, hot_ns = 0, t;
 	volatile char *hot;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:p:c:H:s:")) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":n:p:c:H:s:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n': procs = arg(optarg, "-n"); break;
 		case 'p': parallel = arg(optarg, "-p"); break;
 		case 'c': child_pages = arg(optarg, "-c"); break;
 		case 'H': hot_pages = arg(optarg, "-H"); break;
 		case 's': stride = arg(optarg, "-s"); break;
-		default:
-			fprintf(stderr, "usage: forkjob [-n PROCS] [-p PARALLEL] [-c CHILD_PAGES] "
-				"[-H HOT_PAGES] [-s STRIDE]\n");
-			return 2;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: return cli_bad_option("forkjob", opt, argv);
 		}
 	}
+	if (optind < argc)
+		return cli_usage_error("forkjob", "no arguments, only options: '%s'", argv[optind]);
 
 	hot = map_region(hot_pages, stride);
 	touch(hot, hot_pages, stride);
@@ -127,7 +150,7 @@ int main(int argc, char **argv)
 				die("wait");
 			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 				fprintf(stderr, "forkjob: a child failed (status %#x)\n", status);
-				return 1;
+				return EXIT_INFRA;
 			}
 			running--;
 		}

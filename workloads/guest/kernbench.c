@@ -20,8 +20,10 @@
  * Prints one JSON line: {"jobs", "prefetch": {files, mib, s} (with -p), "runs": [{elapsed_s,
  * user_s, sys_s, vol_cs, invol_cs}], "elapsed_s_median", "user_s_median", "sys_s_median",
  * "ctx_switches_median"}.
+ * Exit: 0; 2 usage; 3 the setup, the prefetch or a build failed.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include "../median.h"
+#include "cli.h"
 
 #define MAX_RUNS 64
 
@@ -116,8 +119,42 @@ static double median(struct run *r, int n, size_t off)
 	return median_of(v, n);
 }
 
+/* A count from 0, or the usage error. */
+static int number(const char *s, int opt)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*end || end == s || v < 0 || v > 1 << 20)
+		exit(cli_usage_error("kernbench", "-%c wants a number, got '%s'", opt, s));
+	return (int)v;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: kernbench [-j JOBS] [-r RUNS] [-w WARMUPS] [-p LIST] [-T TREE | -S SRC -k CONFIG] -C DIR\n"
+"                 [MAKE-ARG...]\n"
+"Times kernel builds inside the workload guest: WARMUPS untimed builds, then RUNS timed ones,\n"
+"each after a make clean, with make -jJOBS in DIR; one JSON line: each run's elapsed, user\n"
+"and system time and context switches, and their medians.\n"
+"  -j JOBS      make -j (default 1)         -r RUNS     timed builds (default 3)\n"
+"  -w WARMUPS   untimed builds first (default 1)\n"
+"  -p LIST      read every file LIST names (the toolchain) before the first build\n"
+"  -T TREE      copy TREE (or unpack TREE.tar) to DIR's parent first\n"
+"  -S SRC -k CONFIG  configure a kbuild tree first: make -C SRC O=DIR CONFIG\n"
+"  -C DIR       the build directory (required)\n"
+"  -h, --help   this text\n"
+"Exit: 0; 2 usage; 3 the setup, the prefetch or a build failed.\n"
+"Examples (workloads/l2kernbench runs it so):\n"
+"  kernbench -j 2 -r 1 -w 0 -T TREE/.mmuscope/tree.tar -p TREE/.mmuscope/toolchain.list \\\n"
+"      -C /tmp/kb/out SHELL=/usr/bin/sh\n"
+"  kernbench -j 2 -S SRC -k tinyconfig -C /tmp/kb SHELL=/usr/bin/sh vmlinux\n");
+}
+
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 	int jobs = 1, runs = 3, warm = 1, opt, nargs, pf_files = 0;
 	const char *tree = NULL, *src = NULL, *config = NULL, *dir = NULL, *list = NULL;
 	double pf_bytes = 0, pf_s = 0;
@@ -126,21 +163,27 @@ int main(int argc, char **argv)
 	struct run r[MAX_RUNS];
 	char jarg[16], **build, *clean[] = { "make", "-s", "-C", NULL, "clean", NULL };
 
-	while ((opt = getopt(argc, argv, "j:r:w:p:T:S:k:C:")) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":j:r:w:p:T:S:k:C:h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'j': jobs = atoi(optarg); break;
-		case 'r': runs = atoi(optarg); break;
-		case 'w': warm = atoi(optarg); break;
+		case 'j': jobs = number(optarg, opt); break;
+		case 'r': runs = number(optarg, opt); break;
+		case 'w': warm = number(optarg, opt); break;
 		case 'p': list = optarg; break;
 		case 'T': tree = optarg; break;
 		case 'S': src = optarg; break;
 		case 'k': config = optarg; break;
 		case 'C': dir = optarg; break;
-		default: goto usage;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: return cli_bad_option("kernbench", opt, argv);
 		}
 	}
-	if (!dir || jobs < 1 || runs < 1 || runs > MAX_RUNS || warm < 0 || !src != !config)
-		goto usage;
+	if (!dir)
+		return cli_usage_error("kernbench", "-C DIR is needed");
+	if (jobs < 1 || runs < 1 || runs > MAX_RUNS)
+		return cli_usage_error("kernbench", "-j and -r from 1 (-r at most %d)", MAX_RUNS);
+	if (!src != !config)
+		return cli_usage_error("kernbench", "-S SRC and -k CONFIG go together");
 	setup[0] = '\0';
 	tlen = tree ? strlen(tree) : 0;
 	if (tree && tlen > 4 && !strcmp(tree + tlen - 4, ".tar"))
@@ -151,13 +194,13 @@ int main(int argc, char **argv)
 		snprintf(setup, sizeof(setup), "mkdir -p %s && make -s -C %s O=%s %s", dir, src, dir, config);
 	if (setup[0] && system(setup)) {
 		fprintf(stderr, "kernbench: setup failed: %s\n", setup);
-		return 1;
+		return EXIT_INFRA;
 	}
 	if (list) {
 		double t0 = now();
 
 		if (prefetch(list, &pf_files, &pf_bytes))
-			return 1;
+			return EXIT_INFRA;
 		pf_s = now() - t0;
 		fprintf(stderr, "kernbench: prefetched %d files, %.1f MiB in %.2f s\n", pf_files,
 			pf_bytes / (1 << 20), pf_s);
@@ -165,7 +208,7 @@ int main(int argc, char **argv)
 	nargs = argc - optind;
 	build = calloc(nargs + 6, sizeof(*build));
 	if (!build)
-		return 1;
+		return EXIT_INFRA;
 	snprintf(jarg, sizeof(jarg), "-j%d", jobs);
 	build[0] = "make";
 	build[1] = "-s";
@@ -182,7 +225,7 @@ int main(int argc, char **argv)
 
 		if ((i > -warm || !setup[0]) && run_cmd(clean, 1)) {
 			fprintf(stderr, "kernbench: make clean failed in %s\n", dir);
-			return 1;
+			return EXIT_INFRA;
 		}
 		getrusage(RUSAGE_CHILDREN, &before);
 		t0 = now();
@@ -191,7 +234,7 @@ int main(int argc, char **argv)
 		getrusage(RUSAGE_CHILDREN, &after);
 		if (rc) {
 			fprintf(stderr, "kernbench: the build failed (exit %d) in %s\n", rc, dir);
-			return 1;
+			return EXIT_INFRA;
 		}
 		fprintf(stderr, "kernbench: %s %d: %.2f s\n", i < 0 ? "warm-up" : "run", i < 0 ? i + warm + 1 : i + 1,
 			t1 - t0);
@@ -224,8 +267,5 @@ int main(int argc, char **argv)
 		       median(r, runs, offsetof(struct run, sys)),
 		       median_of(cs, runs));
 	}
-	return 0;
-usage:
-	fprintf(stderr, "usage: kernbench [-j JOBS] [-r RUNS] [-w WARMUPS] [-p LIST] [-T TREE | -S SRC -k CONFIG] -C DIR [MAKE-ARG...]\n");
-	return 2;
+	return EXIT_OK;
 }
