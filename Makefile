@@ -173,7 +173,7 @@ $(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) $(CLI_H) | $(O
 $(OUTPUT)/obj/analysis/compare.o: CFLAGS += -DMMUSCOPE_METRICS='"$(abspath analysis/metrics.conf)"'
 
 $(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/stats.o $(OUTPUT)/obj/analysis/resultset.o \
-		$(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
+		$(OUTPUT)/obj/analysis/metricpath.o $(OUTPUT)/obj/analysis/metricsconf.o $(OUTPUT)/obj/analysis/reps.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 

@@ -36,6 +36,8 @@
 
 #include "cli.h"
 #include "metricpath.h"
+#include "metricsconf.h"
+#include "reps.h"
 #include "resultset.h"
 #include "stats.h"
 
@@ -44,18 +46,6 @@
 #define MAX_NAMES 256
 #define MAX_ROWS (MAX_METRICS * 64)
 
-struct metric {
-	char name[64];
-	char workloads[64];	/* fnmatch pattern */
-	char path[METRICPATH_MAX];	/* PATH or ratio(PATH,PATH): metricpath.h */
-	bool lower_is_better;
-	bool has_threshold;	/* false: THRESHOLD "-" */
-	bool gate;		/* flag "gate": in the gated family of its workloads, always */
-	bool gate_insns;	/* flag "gate-insns": ... when both sets carry instruction counts */
-	bool gate_wall;		/* flag "gate-wall": ... when they do not (choose_family()) */
-	bool headline;		/* flag "headline": first table after the gate */
-	double threshold;	/* percent */
-};
 
 static struct metric metrics[MAX_METRICS];
 static int nmetrics;
@@ -74,139 +64,13 @@ static void input_error(const char *fmt, ...)
 	input_errors++;
 }
 
-/* --- metrics.conf ------------------------------------------------------------------------- */
-
-/* FLAG into m; false if unknown. */
-static bool set_flag(struct metric *m, const char *flag)
-{
-	if (!strcmp(flag, "headline"))
-		m->headline = true;
-	else if (!strcmp(flag, "gate"))
-		m->gate = true;
-	else if (!strcmp(flag, "gate-insns"))
-		m->gate_insns = true;
-	else if (!strcmp(flag, "gate-wall"))
-		m->gate_wall = true;
-	else
-		return false;
-	return true;
-}
-
-/* One non-comment line of metrics.conf into m; a one-line error naming the fix. */
-static bool parse_metric(struct metric *m, const char *line, const char *file, int lineno)
-{
-	char better[16], threshold[16], flags[512], *end, *flag, *save;
-	int used = 0;
-	bool ok;
-	const char *why;
-
-	ok = sscanf(line, "%63s %63s %511s %15s %15s%n", m->name, m->workloads, m->path,
-		    better, threshold, &used) == 5;
-	snprintf(flags, sizeof(flags), "%s", ok ? line + used : "");
-	for (flag = strtok_r(flags, " \t\n", &save); ok && flag; flag = strtok_r(NULL, " \t\n", &save))
-		ok = set_flag(m, flag);
-	if (!ok || (strcmp(better, "lower") && strcmp(better, "higher")) ||
-	    (strcmp(threshold, "-") && ((m->threshold = strtod(threshold, &end)) < 0 || *end))) {
-		fprintf(stderr, "compare: error: %s:%d: want 'NAME WORKLOADS PATH lower|higher "
-			"THRESHOLD%%|- [headline] [gate|gate-insns|gate-wall]'\n", file, lineno);
-		return false;
-	}
-	m->lower_is_better = !strcmp(better, "lower");
-	m->has_threshold = strcmp(threshold, "-") != 0;
-	if (!metricpath_valid(m->path, &why)) {
-		fprintf(stderr, "compare: error: %s:%d: %s: %s (metrics.conf's header: the PATH "
-			"language)\n", file, lineno, m->path, why);
-		return false;
-	}
-	if ((m->gate || m->gate_insns || m->gate_wall) && !m->has_threshold) {
-		fprintf(stderr, "compare: error: %s:%d: %s is gated: give it a THRESHOLD%% or drop "
-			"the gate flag\n", file, lineno, m->name);
-		return false;
-	}
-	if (m->has_threshold && !m->lower_is_better && m->threshold >= 100) {
-		fprintf(stderr, "compare: error: %s:%d: %s: a higher-is-better metric cannot drop "
-			"by %g%%: give a THRESHOLD below 100\n", file, lineno, m->name, m->threshold);
-		return false;
-	}
-	return true;
-}
-
-static int load_metrics(const char *file)
-{
-	FILE *f = fopen(file, "r");
-	char line[1024];
-	int lineno = 0;
-
-	if (!f) {
-		fprintf(stderr, "compare: error: cannot read %s: %s\n", file, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			fprintf(stderr, "compare: error: %s:%d: a line longer than %zu characters\n",
-				file, lineno, sizeof(line) - 2);
-			fclose(f);
-			return -1;
-		}
-		if (line[strspn(line, " \t")] == '#' || line[strspn(line, " \t\n")] == '\0')
-			continue;
-		if (nmetrics == MAX_METRICS) {
-			fprintf(stderr, "compare: error: %s:%d: more than %d metrics\n", file, lineno,
-				MAX_METRICS);
-			fclose(f);
-			return -1;
-		}
-		memset(&metrics[nmetrics], 0, sizeof(metrics[0]));
-		if (!parse_metric(&metrics[nmetrics], line, file, lineno)) {
-			fclose(f);
-			return -1;
-		}
-		nmetrics++;
-	}
-	fclose(f);
-	return 0;
-}
-
 /* --- reading a value out of a repetition --------------------------------------------------- */
 
-/* The readable repetitions of one workload directory, each parsed once for all metrics. */
-struct reps {
-	struct json_object *doc[MAX_REPS];
-	char *path[MAX_REPS];
-	size_t n;
-};
-
+/* A workload's repetitions (reps.h), their bad files counted as bad input. */
 static void load_reps(const char *dir, struct reps *r)
 {
-	char *names[MAX_REPS];
-	int n = resultset_list(dir, false, names, MAX_REPS), i;
-
-	r->n = 0;
-	for (i = 0; i < n; i++) {
-		char path[4096];
-		struct json_object *doc;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		doc = json_object_from_file(path);
-		if (!doc) {
-			if (metricpath_once(path))
-				input_error("%s is not valid JSON: rerun that repetition or delete it", path);
-			continue;
-		}
-		r->doc[r->n] = doc;
-		r->path[r->n++] = strdup(path);
-	}
-	resultset_free(names, n);
-}
-
-static void free_reps(struct reps *r)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		json_object_put(r->doc[i]);
-		free(r->path[i]);
-	}
-	r->n = 0;
+	reps_load("compare", dir, r);
+	input_errors += r->bad;
 }
 
 /* The values of metric m over the repetitions r; docs counts them (the readable ones). */
@@ -217,11 +81,8 @@ struct sample {
 
 static void collect(const struct reps *r, const struct metric *m, struct sample *s)
 {
-	s->n = 0;
 	s->docs = r->n;
-	for (size_t i = 0; i < r->n; i++)
-		if (metricpath_value(r->doc[i], m->path, r->path[i], &s->v[s->n]))
-			s->n++;
+	s->n = r->n <= MAX_REPS ? reps_collect(r, m, s->v) : 0;
 }
 
 /*
@@ -718,8 +579,8 @@ static void compare_workload(const char *mode, const char *wl, const char *bdir,
 		r->new = summarize(ns.v, ns.n);
 		row_stats(r);
 	}
-	free_reps(&br);
-	free_reps(&nr);
+	reps_free(&br);
+	reps_free(&nr);
 }
 
 static bool listed(char **names, int n, const char *name)
@@ -843,7 +704,8 @@ int main(int argc, char **argv)
 	new = argv[optind + 1];
 	if (!resultset_dir("compare", "BASE_DIR", base) | !resultset_dir("compare", "NEW_DIR", new))
 		return EXIT_USAGE;
-	if (load_metrics(metrics_file))
+	nmetrics = metricsconf_load("compare", metrics_file, metrics, MAX_METRICS);
+	if (nmetrics < 0)
 		return EXIT_USAGE;
 
 	nmodes = resultset_list(base, true, modes, MAX_NAMES);
