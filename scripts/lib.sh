@@ -116,9 +116,12 @@ workload_reps() {
 	echo "${MMUSCOPE_REPS:-${!v:-$REPS}}"
 }
 
-# profile_has_guests: whether the workloads of $list (profile_files) boot workload guests.
+# profile_has_guests: whether the workloads of $list (profile_files) boot workload guests;
+# with MMUSCOPE_ONLY set (names), only those workloads count.
 profile_has_guests() {
-	profile_workloads | cut -f5 | grep -qE '^(l2run|l2migrate|l2kernbench)( |$)'
+	profile_workloads | awk -F'\t' -v only=" ${MMUSCOPE_ONLY:-} " \
+		'only == "  " || index(only, " " $1 " ") { print $5 }' |
+		grep -qE '^(l2run|l2migrate|l2kernbench)( |$)'
 }
 
 # Where a kernel variant lives in the cache. The build dir sits inside the source tree
