@@ -66,6 +66,8 @@ help:
 	'The bench:' \
 	'  bench            both kernels, PROFILE'"'"'s workloads, compare, report (HOST=local: here)' \
 	'  compare          BASE=results/<run>/<kernel> NEW=...: any two result sets' \
+	'  bisect           METRIC=... WORKLOAD=... [MODE] [PROFILE] [STRATEGY=auto|linear|bisect]' \
+	'                   [REPS]: the patch of the series that moves METRIC (ci/bisect)' \
 	'' \
 	'Knobs (default):' \
 	'  VARIANT=baseline|patched ($(VARIANT))   CONFIG=bench|debug|rt|guest ($(CONFIG))' \
