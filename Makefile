@@ -102,18 +102,19 @@ GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/k
 tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS) $(WORKLOAD_TOOLS) $(GUEST_PROGS) insns
 
 # The shared helpers: lib/NAME.c, declared in include/NAME.h, linked into every program that
-# uses them. Position-independent: the TCG plugin (a shared object) links them too.
+# uses them. Position-independent and hidden: the TCG plugin (a shared object) links them
+# too, and exports only the plugin API.
 LIB := $(OUTPUT)/obj/lib/atomicfile.o
 
 $(OUTPUT)/obj/lib/%.o: lib/%.c include/%.h | $(OUTPUT)/obj/lib
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(OUTPUT)/obj/testhost/%.o: testhost/%.c testhost/splat.h $(SHARED_H) | $(OUTPUT)/obj/testhost
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DMMUSCOPE_TESTHOST_DIR='"$(abspath testhost)"' -c $< -o $@
 
-$(TESTHOST): $(OUTPUT)/obj/testhost/testhost.o $(OUTPUT)/obj/testhost/splat.o | $(OUTPUT)/bin
+$(TESTHOST): $(OUTPUT)/obj/testhost/testhost.o $(OUTPUT)/obj/testhost/splat.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
@@ -159,14 +160,14 @@ $(OUTPUT)/bpf/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< >$@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/obj/loader/%.o: loader/%.c $(wildcard loader/*.h) | $(OUTPUT)/obj/loader
+$(OUTPUT)/obj/loader/%.o: loader/%.c $(wildcard loader/*.h) $(SHARED_H) | $(OUTPUT)/obj/loader
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibpf -Iloader -I$(OUTPUT)/bpf -c $< -o $@
 
 $(foreach t,$(BPF_TOOLS),$(OUTPUT)/obj/loader/$(t).o): $(OUTPUT)/obj/loader/%.o: $(OUTPUT)/bpf/%.skel.h
 $(patsubst %,$(OUTPUT)/obj/loader/%.o,$(SKEL_USERS)): $(OUTPUT)/bpf/mmuprobe.skel.h
 
-$(OUTPUT)/bin/%: $(OUTPUT)/obj/loader/%.o $(patsubst %,$(OUTPUT)/obj/loader/%.o,$(LOADER_OBJS)) | $(OUTPUT)/bin
+$(OUTPUT)/bin/%: $(OUTPUT)/obj/loader/%.o $(patsubst %,$(OUTPUT)/obj/loader/%.o,$(LOADER_OBJS)) $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LOADER_LIBS) -o $@
 
@@ -182,16 +183,16 @@ $(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) $(SHARED_H) | 
 $(OUTPUT)/obj/analysis/compare.o: CFLAGS += -DMMUSCOPE_METRICS='"$(abspath analysis/metrics.conf)"'
 
 $(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/stats.o $(OUTPUT)/obj/analysis/resultset.o \
-		$(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
+		$(OUTPUT)/obj/analysis/metricpath.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
 $(OUTPUT)/bin/plot: $(OUTPUT)/obj/analysis/plot.o $(OUTPUT)/obj/analysis/resultset.o \
-		$(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
+		$(OUTPUT)/obj/analysis/metricpath.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
 
-$(OUTPUT)/bin/report_html: $(OUTPUT)/obj/analysis/report_html.o | $(OUTPUT)/bin
+$(OUTPUT)/bin/report_html: $(OUTPUT)/obj/analysis/report_html.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
@@ -200,7 +201,7 @@ $(OUTPUT)/obj/analysis/bisect_report.o: CFLAGS += -DMMUSCOPE_ANALYSIS_DIR='"$(ab
 
 $(OUTPUT)/bin/bisect_report: $(OUTPUT)/obj/analysis/bisect_report.o $(OUTPUT)/obj/analysis/bisectlogic.o \
 		$(OUTPUT)/obj/analysis/metricsconf.o $(OUTPUT)/obj/analysis/reps.o $(OUTPUT)/obj/analysis/stats.o \
-		$(OUTPUT)/obj/analysis/resultset.o $(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
+		$(OUTPUT)/obj/analysis/resultset.o $(OUTPUT)/obj/analysis/metricpath.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
@@ -390,10 +391,10 @@ insns: $(INSNS_PLUGIN) $(INSNS_MARK) $(INSNS_LOOP)
 insns-api $(QEMU_PLUGIN_DIR)/qemu-plugin.h $(QEMU_PLUGIN_DIR)/qemu-plugin.env:
 	$(Q)tcgplugin/check-api $(QEMU_PLUGIN_DIR)
 
-$(INSNS_PLUGIN): tcgplugin/insns.c $(QEMU_PLUGIN_DIR)/qemu-plugin.h $(QEMU_PLUGIN_DIR)/qemu-plugin.env | insns-api
+$(INSNS_PLUGIN): tcgplugin/insns.c $(LIB) $(SHARED_H) $(QEMU_PLUGIN_DIR)/qemu-plugin.h $(QEMU_PLUGIN_DIR)/qemu-plugin.env | insns-api
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -I$(QEMU_PLUGIN_DIR) $< -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -I$(QEMU_PLUGIN_DIR) $< $(LIB) -lpthread -o $@
 
 $(INSNS_MARK): tcgplugin/insns-mark.c tcgplugin/insns-mark.h $(SHARED_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomicfile.h"
 #include "cli.h"
 
 static void put_escaped(FILE *out, const char *s, size_t n)
@@ -112,8 +113,9 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
-	char line[16384], tmp[4096], *mdcopy, *dir, *md, *html;
+	char line[16384], *mdcopy, *dir, *md, *html;
 	bool in_table = false, in_pre = false, in_p = false;
+	struct atomic_file af;
 	int errors = 0, c;
 	FILE *in, *out;
 
@@ -134,12 +136,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "report_html: error: cannot read %s: %s\n", md, strerror(errno));
 		return EXIT_USAGE;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", html);
-	out = fopen(tmp, "w");
-	if (!out) {
-		fprintf(stderr, "report_html: error: cannot write %s: %s\n", tmp, strerror(errno));
+	if (atomic_open(&af, html)) {
+		fprintf(stderr, "report_html: error: cannot write %s: %s\n", html, strerror(errno));
 		return EXIT_INFRA;
 	}
+	out = af.f;
 	mdcopy = strdup(md);
 	dir = dirname(mdcopy);
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>mmuscope report</title>\n"
@@ -209,14 +210,11 @@ int main(int argc, char **argv)
 	fputs("</body></html>\n", out);
 	fclose(in);
 	free(mdcopy);
-	if (fclose(out) || errors) {
-		remove(tmp);
-		if (errors)
-			return EXIT_USAGE;
-		fprintf(stderr, "report_html: error: cannot write %s\n", tmp);
-		return EXIT_INFRA;
+	if (errors) {
+		atomic_abort(&af);
+		return EXIT_USAGE;
 	}
-	if (rename(tmp, html)) {
+	if (atomic_commit(&af)) {
 		fprintf(stderr, "report_html: error: cannot write %s: %s\n", html, strerror(errno));
 		return EXIT_INFRA;
 	}

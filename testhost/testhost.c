@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "cli.h"
 #include "splat.h"
 
@@ -262,14 +263,15 @@ static bool use_kvm(const struct opts *o)
 
 static void write_job(const struct opts *o, const char *jobdir, const char *nonce)
 {
-	char *path = xasprintf("%s/job", jobdir), *tmp = xasprintf("%s/job.tmp", jobdir);
+	char *path = xasprintf("%s/job", jobdir);
 	extern char **environ;
+	struct atomic_file af;
 	FILE *f;
 	int i;
 
-	f = fopen(tmp, "w");
-	if (!f)
-		setup_failed("cannot write %s: %s", tmp, strerror(errno));
+	if (atomic_open(&af, path))
+		setup_failed("cannot write %s: %s", path, strerror(errno));
+	f = af.f;
 	fprintf(f, "# written by testhost, sourced by guest-init\n");
 	for (char **e = environ; *e; e++) {
 		const char *eq = strchr(*e, '=');
@@ -303,10 +305,9 @@ static void write_job(const struct opts *o, const char *jobdir, const char *nonc
 		shell_quote(f, o->cmd[i]);
 	}
 	fputc('\n', f);
-	if (fclose(f) || rename(tmp, path))
+	if (atomic_commit(&af))
 		setup_failed("cannot write %s: %s", path, strerror(errno));
 	free(path);
-	free(tmp);
 }
 
 static void remember(char **ring, unsigned int size, unsigned int *n, const char *line)
