@@ -25,7 +25,8 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror=implicit-function-declaration -Iinclude
 # The shared headers (include/): every program's exit codes and usage error (cli.h, README.md
-# "Exit codes"), and those of the shared helpers in lib/ (e.g. atomicfile.h).
+# "Exit codes"), the monotonic clock (monoclock.h), and those of the shared helpers in lib/
+# (atomicfile.h).
 SHARED_H := $(wildcard include/*.h)
 ifeq ($(V),1)
 Q =

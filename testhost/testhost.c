@@ -31,6 +31,7 @@
 
 #include "atomicfile.h"
 #include "cli.h"
+#include "monoclock.h"
 #include "splat.h"
 
 /*
@@ -189,14 +190,6 @@ static char *xasprintf(const char *fmt, ...)
 	if (n < 0)
 		setup_failed("out of memory");
 	return s;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void on_signal(int sig)
@@ -790,7 +783,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	t0 = now();
+	t0 = mono_secs();
 	deadline = t0 + o.timeout;
 	last_output = t0;
 	qemu = start_qemu(&o, o.share, jobdir, nonce, pipefd[1]);
@@ -801,19 +794,19 @@ int main(int argc, char **argv)
 		int r = poll(&pfd, 1, 200);
 
 		if (pump_output(outfd))
-			last_output = now();
+			last_output = mono_secs();
 		if (r > 0) {
 			ssize_t n = read(pipefd[0], buf, sizeof(buf));
 
 			if (n > 0) {
-				last_output = now();
+				last_output = mono_secs();
 				console_feed(&con, buf, (size_t)n, o.verbose);
 				if (con.status >= 0 && !marker_seen) {
 					marker_seen = true;
-					marker_time = now();
+					marker_time = mono_secs();
 				}
 				if (con.splat_kind && !splat_time)
-					splat_time = now();
+					splat_time = mono_secs();
 				continue;
 			}
 			if (n == 0)
@@ -823,26 +816,26 @@ int main(int argc, char **argv)
 			fprintf(stderr, "testhost: interrupted, stopping the test host\n");
 			break;
 		}
-		if (now() > deadline) {
+		if (mono_secs() > deadline) {
 			fprintf(stderr, "testhost: error: guest hang: no exit after %d s "
 				"(raise --timeout, or see the console %s)\n", o.timeout, o.console);
 			hung = true;
 			break;
 		}
-		if (o.idle_timeout && !marker_seen && now() - last_output > o.idle_timeout) {
+		if (o.idle_timeout && !marker_seen && mono_secs() - last_output > o.idle_timeout) {
 			fprintf(stderr, "testhost: error: guest hang: nothing on the console or from "
 				"the command for %d s (raise --idle-timeout, or see the console %s)\n",
 				o.idle_timeout, o.console);
 			hung = true;
 			break;
 		}
-		if (splat_time && !marker_seen && now() - splat_time > SPLAT_GRACE) {
+		if (splat_time && !marker_seen && mono_secs() - splat_time > SPLAT_GRACE) {
 			fprintf(stderr, "testhost: stopping the test host %d s after its %s report\n",
 				SPLAT_GRACE, con.splat_kind);
 			break;
 		}
 		/* After the marker the guest only has to reboot; don't wait forever. */
-		if (marker_seen && now() - marker_time > 20)
+		if (marker_seen && mono_secs() - marker_time > 20)
 			break;
 	}
 	if (con.len)
@@ -880,7 +873,7 @@ int main(int argc, char **argv)
 		print_tail(&con);
 		ret = TH_EXIT_NOSTATUS;
 	}
-	fprintf(stderr, "testhost: exit %d after %.0f s\n", ret, now() - t0);
+	fprintf(stderr, "testhost: exit %d after %.0f s\n", ret, mono_secs() - t0);
 
 	unlink(outpath);
 	jobfile = xasprintf("%s/job", jobdir);
