@@ -193,9 +193,11 @@ $(OUTPUT)/bin/plot: $(OUTPUT)/obj/analysis/plot.o $(OUTPUT)/obj/analysis/results
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
 
+# report_html renders Markdown with cmark-gfm and its table extension (libcmark-gfm-dev,
+# libcmark-gfm-extensions-dev: make deps).
 $(OUTPUT)/bin/report_html: $(OUTPUT)/obj/analysis/report_html.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $^ -lcmark-gfm-extensions -lcmark-gfm -o $@
 
 # bisect_report finds analysis/metrics.conf where the repository is (its default -m).
 $(OUTPUT)/obj/analysis/bisect_report.o: CFLAGS += -DMMUSCOPE_ANALYSIS_DIR='"$(abspath analysis)"'
