@@ -621,7 +621,7 @@ static void print_report(FILE *f, const char *base, const char *new, const struc
 		if (isfinite(rows[i].ratio) && rows[i].ratio > 0)
 			ratios[nratios++] = rows[i].m->lower_is_better ? rows[i].ratio : 1.0 / rows[i].ratio;
 	fprintf(f, "\nGeometric mean of cost ratios (new/base, inverted for higher-is-better; "
-		"< 1 is better): %.3f over %d metrics\n", geomean(ratios, (size_t)nratios), nratios);
+		"< 1 is better): %.3f over %d metrics\n\n", geomean(ratios, (size_t)nratios), nratios);
 	fprintf(f, "Significance: + better, - worse at p < 0.05 (Welch's t-test), shown for every "
 		"metric; only the gated ones (flag `gate`, or `gate-insns`/`gate-wall` by the family "
 		"above, in %s) can fail the run: regressions: %d. "
