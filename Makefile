@@ -208,6 +208,17 @@ $(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: workloads/%.c workload
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iworkloads $< workloads/qmpc.c -ljson-c -o $@
 
+# The programs that boot the workload guest share guestvm.c: QEMU's command line, the
+# guest's barriers, QMP (qmpc.c) and its console's splats (testhost/splat.c).
+$(OUTPUT)/obj/workloads/%.o: workloads/%.c $(wildcard workloads/*.h) testhost/splat.h $(CLI_H) | $(OUTPUT)/obj/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iworkloads -Itesthost -c $< -o $@
+
+GUESTVM_OBJS := $(OUTPUT)/obj/workloads/guestvm.o $(OUTPUT)/obj/workloads/qmpc.o $(OUTPUT)/obj/testhost/splat.o
+
+$(OUTPUT)/obj/workloads:
+	$(Q)mkdir -p $@
+
 $(OUTPUT)/guest/%: workloads/guest/%.c workloads/median.h $(CLI_H)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -271,7 +282,7 @@ stress: $(TESTHOST) kernel tools guest
 
 # --- tests ----------------------------------------------------------------------------------
 UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats $(OUTPUT)/bin/test_metricpath $(OUTPUT)/bin/test_metricsconf \
-	$(OUTPUT)/bin/test_bisect
+	$(OUTPUT)/bin/test_bisect $(OUTPUT)/bin/test_guestvm
 TEST_PROGS := $(OUTPUT)/bin/dirtylog_vmm
 
 $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
@@ -281,6 +292,14 @@ $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
 $(OUTPUT)/bin/test_splat: $(OUTPUT)/obj/tests/test_splat.o $(OUTPUT)/obj/testhost/splat.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
+
+# the workload guest's launcher; its guest consoles in tests/fixtures/guestvm/
+$(OUTPUT)/obj/tests/test_guestvm.o: CFLAGS += -Iworkloads -DMMUSCOPE_FIXTURES='"$(abspath tests/fixtures)"'
+$(OUTPUT)/obj/tests/test_guestvm.o: workloads/guestvm.h workloads/qmpc.h
+
+$(OUTPUT)/bin/test_guestvm: $(OUTPUT)/obj/tests/test_guestvm.o $(GUESTVM_OBJS) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -ljson-c -o $@
 
 $(OUTPUT)/bin/test_loader: $(OUTPUT)/obj/tests/test_loader.o $(OUTPUT)/obj/loader/hist.o $(OUTPUT)/obj/loader/zapreason.o \
 		$(OUTPUT)/obj/loader/ksyms.o | $(OUTPUT)/bin
