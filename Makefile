@@ -95,7 +95,7 @@ LOADER_OBJS := caps tiers maps report supervise ksyms hist zapreason
 # ... those that include the skeleton (skel->progs, skel->maps)
 SKEL_USERS := tiers maps report
 ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/bisect_report $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
-WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate
+WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/l2run $(OUTPUT)/bin/migrate
 GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
 # (insns: the TCG plugin and its marker, last section, for `testhost --insns` and the tests)
 tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS) $(WORKLOAD_TOOLS) $(GUEST_PROGS) insns
@@ -215,6 +215,10 @@ $(OUTPUT)/obj/workloads/%.o: workloads/%.c $(wildcard workloads/*.h) testhost/sp
 	$(Q)$(CC) $(CFLAGS) -Iworkloads -Itesthost -c $< -o $@
 
 GUESTVM_OBJS := $(OUTPUT)/obj/workloads/guestvm.o $(OUTPUT)/obj/workloads/qmpc.o $(OUTPUT)/obj/testhost/splat.o
+
+$(OUTPUT)/bin/l2run: $(OUTPUT)/obj/workloads/l2run.o $(GUESTVM_OBJS) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
 
 $(OUTPUT)/obj/workloads:
 	$(Q)mkdir -p $@

@@ -155,6 +155,20 @@ guest_images() {
 	if grep -q 'QEMU TCG CPU' /proc/cpuinfo; then guest_cmdline+=" clearcpuid=smap"; fi
 }
 
+# guest_exec PROGRAM ARG...: run build/bin/PROGRAM (l2run, migrate: the programs that boot the
+# workload guest, workloads/guestvm.c) with the guest's kernel, initramfs and kernel
+# parameters (guest_images) before ARG...; its --help, and a usage error of ARG..., come
+# before the images are looked for.
+guest_exec() {
+	local prog=$MMUSCOPE_ROOT/build/bin/$1
+	shift
+	[ -x "$prog" ] || die "no $prog: run 'make tools'"
+	case ${1:-} in -h|--help) exec "$prog" --help ;; esac
+	"$prog" --check "$@" || exit
+	guest_images
+	exec "$prog" -K "$guest_kernel" -I "$guest_initrd" -A "$guest_cmdline" "$@"
+}
+
 # insns_testhost_accel INSNS: with INSNS=1, check that the TCG plugin and its marker are
 # built, and print --accel=tcg where this host has vmx/svm (testhost refuses --insns under
 # KVM: the test hosts then run under TCG, slower, and a warning says so). Used by ci/bench
