@@ -204,19 +204,19 @@ $(OUTPUT)/obj/analysis:
 	$(Q)mkdir -p $@
 
 # --- workloads: host-side tools, and the workload guest (static programs in an initramfs) ---
-$(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: workloads/%.c workloads/qmpc.c workloads/qmpc.h workloads/median.h $(CLI_H) | $(OUTPUT)/bin
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iworkloads $< workloads/qmpc.c -ljson-c -o $@
-
-# The programs that boot the workload guest share guestvm.c: QEMU's command line, the
-# guest's barriers, QMP (qmpc.c) and its console's splats (testhost/splat.c).
+# The programs that boot the workload guest (l2run, migrate) share guestvm.c: QEMU's command
+# line, the guest's barriers, QMP (qmpc.c) and its console's splats (testhost/splat.c).
 $(OUTPUT)/obj/workloads/%.o: workloads/%.c $(wildcard workloads/*.h) testhost/splat.h $(CLI_H) | $(OUTPUT)/obj/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iworkloads -Itesthost -c $< -o $@
 
 GUESTVM_OBJS := $(OUTPUT)/obj/workloads/guestvm.o $(OUTPUT)/obj/workloads/qmpc.o $(OUTPUT)/obj/testhost/splat.o
 
-$(OUTPUT)/bin/l2run: $(OUTPUT)/obj/workloads/l2run.o $(GUESTVM_OBJS) | $(OUTPUT)/bin
+$(OUTPUT)/bin/qmp: $(OUTPUT)/obj/workloads/qmp.o $(OUTPUT)/obj/workloads/qmpc.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
+
+$(OUTPUT)/bin/l2run $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: $(OUTPUT)/obj/workloads/%.o $(GUESTVM_OBJS) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
 
