@@ -370,6 +370,10 @@ static struct {
 	char phase[160];
 } S = { .phase = "starting" };
 
+/* For the signal handler: the QEMUs to take along, the disk to remove. */
+static volatile pid_t live[GUESTVM_MAX_VMS];
+static char disk_file[96];
+
 static const char *prog(void)
 {
 	return S.run.prog ? S.run.prog : program_invocation_short_name;
@@ -403,14 +407,39 @@ static void disk_path(char *buf, size_t n)
 	snprintf(buf, n, "%s/disk.img", S.dir);
 }
 
-static void kill_all(void)
+/* PID exited and was reaped: no signal for it any more. */
+static void forget(pid_t pid)
 {
 	for (int i = 0; i < GUESTVM_MAX_VMS; i++)
+		if (live[i] == pid)
+			live[i] = 0;
+}
+
+static void kill_all(void)
+{
+	for (int i = 0; i < GUESTVM_MAX_VMS; i++) {
 		if (S.vms[i] && S.vms[i]->pid > 0) {
 			kill(S.vms[i]->pid, SIGKILL);
 			waitpid(S.vms[i]->pid, NULL, 0);
 			S.vms[i]->pid = 0;
 		}
+		live[i] = 0;
+	}
+}
+
+/*
+ * SIGTERM (timeout(1) in workloads/run), SIGINT, SIGHUP: QEMU goes with us, as it did with
+ * l2run's bash (its EXIT trap), and the signal is our end.
+ */
+static void on_signal(int sig)
+{
+	for (int i = 0; i < GUESTVM_MAX_VMS; i++)
+		if (live[i] > 0)
+			kill(live[i], SIGKILL);
+	if (disk_file[0])
+		unlink(disk_file);
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 void guestvm_die(int status, const char *fmt, ...)
@@ -614,6 +643,7 @@ static bool reap(struct guestvm *vm)
 
 	if (vm->pid <= 0 || waitpid(vm->pid, &st, WNOHANG) != vm->pid)
 		return false;
+	forget(vm->pid);
 	vm->pid = 0;
 	vm->status = st;
 	drain(vm, false);
@@ -778,6 +808,7 @@ struct guestvm *guestvm_start(const char *name, bool incoming, const char *role)
 	}
 	guestvm_cmd_free(&cmd);
 	S.vms[slot] = vm;
+	live[slot] = vm->pid;
 	note_role(vm->pid, role);
 	/*
 	 * QEMU creates its sockets once it has set the machine up, which on a loaded or debug
@@ -831,6 +862,7 @@ void guestvm_stop(struct guestvm *vm)
 		if (vm->pid) {
 			kill(vm->pid, SIGKILL);
 			waitpid(vm->pid, &vm->status, 0);
+			forget(vm->pid);
 			vm->pid = 0;
 		}
 	}
@@ -897,6 +929,14 @@ void guestvm_init(const struct guestvm_run *r)
 		guestvm_die(EXIT_INFRA, "mkdtemp /tmp: %s", strerror(errno));
 	}
 	signal(SIGPIPE, SIG_IGN);
+	{
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+	}
 	snprintf(path, sizeof(path), "%s/console.log", S.dir);
 	S.console = fopen(path, "we");
 	if (S.console)
@@ -906,6 +946,7 @@ void guestvm_init(const struct guestvm_run *r)
 
 		disk_path(path, sizeof(path));
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		snprintf(disk_file, sizeof(disk_file), "%s", path);
 		if (fd < 0 || ftruncate(fd, (off_t)S.run.conf.disk_mib << 20))
 			guestvm_die(EXIT_INFRA, "cannot make the guest's %d MiB disk %s: %s", S.run.conf.disk_mib,
 				    path, strerror(errno));

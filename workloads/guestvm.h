@@ -16,6 +16,8 @@
  * at most at a time). A failure ends the process through guestvm_die(), which stops every
  * QEMU; exit codes as README.md, "Exit codes": 3 the work could not be done (QEMU failed,
  * the guest crashed), 124 a hang (the deadline, or the guest reported a hang), 2 usage.
+ * SIGTERM (timeout(1) around a workload), SIGINT and SIGHUP kill every QEMU and remove the
+ * disk before the signal ends the process.
  *
  * The pure parts (command line, control lines, console lines, splats) are unit-tested
  * (tests/unit/test_guestvm.c).
