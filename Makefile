@@ -99,7 +99,7 @@ LOADER_OBJS := caps tiers maps report supervise ksyms hist zapreason
 # ... those that include the skeleton (skel->progs, skel->maps)
 SKEL_USERS := tiers maps report
 ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/bisect_report $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
-WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate
+WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/l2run $(OUTPUT)/bin/migrate
 GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
 # (insns: the TCG plugin and its marker, last section, for `testhost --insns` and the tests)
 tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS) $(WORKLOAD_TOOLS) $(GUEST_PROGS) insns
@@ -219,9 +219,24 @@ $(OUTPUT)/obj/analysis:
 	$(Q)mkdir -p $@
 
 # --- workloads: host-side tools, and the workload guest (static programs in an initramfs) ---
-$(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: workloads/%.c workloads/qmpc.c workloads/qmpc.h workloads/median.h $(SHARED_H) | $(OUTPUT)/bin
+# The programs that boot the workload guest (l2run, migrate) share guestvm.c: QEMU's command
+# line, the guest's barriers, QMP (qmpc.c) and its console's splats (testhost/splat.c).
+$(OUTPUT)/obj/workloads/%.o: workloads/%.c $(wildcard workloads/*.h) testhost/splat.h $(SHARED_H) | $(OUTPUT)/obj/workloads
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iworkloads $< workloads/qmpc.c -ljson-c -o $@
+	$(Q)$(CC) $(CFLAGS) -Iworkloads -Itesthost -c $< -o $@
+
+GUESTVM_OBJS := $(OUTPUT)/obj/workloads/guestvm.o $(OUTPUT)/obj/workloads/qmpc.o $(OUTPUT)/obj/testhost/splat.o
+
+$(OUTPUT)/bin/qmp: $(OUTPUT)/obj/workloads/qmp.o $(OUTPUT)/obj/workloads/qmpc.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
+
+$(OUTPUT)/bin/l2run $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: $(OUTPUT)/obj/workloads/%.o $(GUESTVM_OBJS) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
+
+$(OUTPUT)/obj/workloads:
+	$(Q)mkdir -p $@
 
 $(OUTPUT)/guest/%: workloads/guest/%.c workloads/median.h $(SHARED_H)
 	$(call msg,CC,$@)
@@ -286,7 +301,7 @@ stress: $(TESTHOST) kernel tools guest
 
 # --- tests ----------------------------------------------------------------------------------
 UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats $(OUTPUT)/bin/test_metricpath $(OUTPUT)/bin/test_metricsconf \
-	$(OUTPUT)/bin/test_bisect $(OUTPUT)/bin/test_atomicfile
+	$(OUTPUT)/bin/test_bisect $(OUTPUT)/bin/test_atomicfile $(OUTPUT)/bin/test_guestvm
 TEST_PROGS := $(OUTPUT)/bin/dirtylog_vmm
 
 $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
@@ -296,6 +311,14 @@ $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
 $(OUTPUT)/bin/test_splat: $(OUTPUT)/obj/tests/test_splat.o $(OUTPUT)/obj/testhost/splat.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
+
+# the workload guest's launcher; its guest consoles in tests/fixtures/guestvm/
+$(OUTPUT)/obj/tests/test_guestvm.o: CFLAGS += -Iworkloads -DMMUSCOPE_FIXTURES='"$(abspath tests/fixtures)"'
+$(OUTPUT)/obj/tests/test_guestvm.o: workloads/guestvm.h workloads/qmpc.h
+
+$(OUTPUT)/bin/test_guestvm: $(OUTPUT)/obj/tests/test_guestvm.o $(GUESTVM_OBJS) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -ljson-c -o $@
 
 $(OUTPUT)/bin/test_loader: $(OUTPUT)/obj/tests/test_loader.o $(OUTPUT)/obj/loader/hist.o $(OUTPUT)/obj/loader/zapreason.o \
 		$(OUTPUT)/obj/loader/ksyms.o | $(OUTPUT)/bin
