@@ -389,13 +389,14 @@ endif
 
 # Which patch of the series moves a metric (ci/bisect): the kernel at each prefix of the
 # series, WORKLOAD of PROFILE in MODE on each, the metric per prefix and the patch named.
-#   make bisect METRIC=dlpt_insns_kvm WORKLOAD=dlpt-get MODE=shadow [PROFILE=ci] [STRATEGY=auto] [REPS=n]
+#   make bisect METRIC=dlpt_insns_kvm WORKLOAD=dlpt-get MODE=shadow [PROFILE=ci] [STRATEGY=auto] [REPS=n] [INSNS=0]
 bisect: deps
-	$(Q)test -n "$(METRIC)" -a -n "$(WORKLOAD)" || { echo "usage: make bisect METRIC=name WORKLOAD=name [MODE=shadow] [PROFILE=ci] [STRATEGY=linear|bisect|auto] [REPS=n]" >&2; exit 2; }
+	$(Q)test -n "$(METRIC)" -a -n "$(WORKLOAD)" || { echo "usage: make bisect METRIC=name WORKLOAD=name [MODE=shadow] [PROFILE=ci] [STRATEGY=linear|bisect|auto] [REPS=n] [INSNS=0]" >&2; exit 2; }
 	$(Q)$(MAKE) --no-print-directory tools guest
 	$(Q)kernel-patches/build-kernel baseline bench
 	$(Q)testhost/build-selftests baseline bench
-	$(Q)$(if $(REPS),BISECT_REPS=$(REPS)) ci/bisect --strategy $(or $(STRATEGY),auto) $(METRIC) $(WORKLOAD) $(MODE) $(PROFILE)
+	$(Q)$(if $(REPS),BISECT_REPS=$(REPS)) ci/bisect --strategy $(or $(STRATEGY),auto) $(if $(filter 0,$(INSNS)),--no-insns) \
+		$(METRIC) $(WORKLOAD) $(MODE) $(PROFILE)
 
 # Any two result sets: make compare BASE=results/<run>/baseline NEW=results/<run2>/patched
 compare: $(OUTPUT)/bin/compare

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "cli.h"
 #include "bisectlogic.h"
 #include "metricsconf.h"
 #include "reps.h"
@@ -887,7 +888,7 @@ int main(int argc, char **argv)
 		rc = x.next.kind == BN_UNDECIDED ? 1 : 0;
 	}
 	if (write_report(report, &x, next_only) || (tsv && write_tsv(tsv, &x)))
-		rc = 2;
+		rc = EXIT_INFRA;	/* an output that cannot be written (README, "Exit codes") */
 	else if (plot)
 		write_plot(plot, &x);
 	free(x.b.p);
