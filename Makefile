@@ -66,7 +66,8 @@ help:
 	'  selftests-debug  the subset on the debug build of both kernels (MODE)' \
 	'  stress           the rmap stress for SECS seconds (VARIANT, CONFIG, MODE)' \
 	'The bench:' \
-	'  bench            both kernels, PROFILE'"'"'s workloads, compare, report (HOST=local: here)' \
+	'  bench            both kernels, PROFILE'"'"'s workloads, compare, report (HOST=local: here;' \
+	'                   TARGET=ssh://user@machine[:port] [ROUNDS=n]: a real machine, kexec, ci/remote)' \
 	'  compare          BASE=results/<run>/<kernel> NEW=...: any two result sets' \
 	'  bisect           METRIC=... WORKLOAD=... [MODE] [PROFILE] [STRATEGY=auto|linear|bisect]' \
 	'                   [REPS]: the patch of the series that moves METRIC (ci/bisect)' \
@@ -371,7 +372,15 @@ PROFILE ?= ci
 # HOST=local: this machine is the test host, booted into the kernel under test.
 # The baseline bench kernel first: the probes' vmlinux.h comes from it (tools would build it
 # anyway; this keeps the log in the order things happen).
-ifeq ($(HOST),local)
+# TARGET=ssh://user@machine[:port]: a real test machine, kexec'd into each kernel (ci/remote).
+ifneq ($(TARGET),)
+bench: deps
+	$(Q)kernel-patches/build-kernel baseline bench
+	$(Q)$(MAKE) --no-print-directory tools guest
+	$(Q)kernel-patches/build-kernel patched bench
+	$(Q)testhost/build-selftests baseline bench
+	$(Q)ci/remote $(if $(ROUNDS),--rounds $(ROUNDS)) $(TARGET) $(PROFILE)
+else ifeq ($(HOST),local)
 bench: deps
 	$(Q)kernel-patches/build-kernel baseline bench
 	$(Q)$(MAKE) --no-print-directory tools guest
