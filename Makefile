@@ -99,7 +99,7 @@ BPF_TOOLS := mmuprobe
 LOADER_OBJS := caps tiers maps report supervise ksyms hist zapreason
 # ... those that include the skeleton (skel->progs, skel->maps)
 SKEL_USERS := tiers maps report
-ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/bisect_report $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
+ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/bisect_report $(OUTPUT)/bin/spsim $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
 WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/l2run $(OUTPUT)/bin/migrate
 GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
 # (insns: the TCG plugin and its marker, last section, for `testhost --insns` and the tests)
@@ -211,6 +211,12 @@ $(OUTPUT)/bin/bisect_report: $(OUTPUT)/obj/analysis/bisect_report.o $(OUTPUT)/ob
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
+# spsim: a run's shadow-page lookups (a trace the probes record) replayed under FIFO, CLOCK,
+# LRU and Belady's MIN, beside the traced kernel's own recycles.
+$(OUTPUT)/bin/spsim: $(OUTPUT)/obj/analysis/spsim.o $(OUTPUT)/obj/analysis/spsimlogic.o $(LIB) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
+
 # --- workloads' parsers -----------------------------------------------------------------------
 $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse: $(OUTPUT)/bin/%: workloads/%.c $(SHARED_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
@@ -302,7 +308,7 @@ stress: $(TESTHOST) kernel tools guest
 
 # --- tests ----------------------------------------------------------------------------------
 UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats $(OUTPUT)/bin/test_metricpath $(OUTPUT)/bin/test_metricsconf \
-	$(OUTPUT)/bin/test_bisect $(OUTPUT)/bin/test_atomicfile $(OUTPUT)/bin/test_guestvm
+	$(OUTPUT)/bin/test_bisect $(OUTPUT)/bin/test_atomicfile $(OUTPUT)/bin/test_guestvm $(OUTPUT)/bin/test_spsim
 TEST_PROGS := $(OUTPUT)/bin/dirtylog_vmm
 
 $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
@@ -328,7 +334,7 @@ $(OUTPUT)/bin/test_loader: $(OUTPUT)/obj/tests/test_loader.o $(OUTPUT)/obj/loade
 
 $(OUTPUT)/obj/tests/test_loader.o: CFLAGS += -Iloader
 $(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/tests/test_metricpath.o $(OUTPUT)/obj/tests/test_metricsconf.o \
-		$(OUTPUT)/obj/tests/test_bisect.o: CFLAGS += -Ianalysis
+		$(OUTPUT)/obj/tests/test_bisect.o $(OUTPUT)/obj/tests/test_spsim.o: CFLAGS += -Ianalysis
 
 $(OUTPUT)/bin/test_stats: $(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
@@ -347,6 +353,10 @@ $(OUTPUT)/bin/test_bisect: $(OUTPUT)/obj/tests/test_bisect.o $(OUTPUT)/obj/analy
 		$(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -lgsl -lgslcblas -lm -o $@
+
+$(OUTPUT)/bin/test_spsim: $(OUTPUT)/obj/tests/test_spsim.o $(OUTPUT)/obj/analysis/spsimlogic.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
 
 $(OUTPUT)/bin/test_atomicfile: $(OUTPUT)/obj/tests/test_atomicfile.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
