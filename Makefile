@@ -96,9 +96,9 @@ TESTHOST := $(OUTPUT)/bin/testhost
 BPF_TOOLS := mmuprobe
 # mmuprobe's parts apart from its command line (loader/mmuprobe.c): what the kernel allows,
 # each metric's tier, reading the maps, the document, the workload; and the shared helpers.
-LOADER_OBJS := caps tiers maps report supervise ksyms hist zapreason
+LOADER_OBJS := caps tiers maps report sptrace supervise ksyms hist zapreason
 # ... those that include the skeleton (skel->progs, skel->maps)
-SKEL_USERS := tiers maps report
+SKEL_USERS := tiers maps report sptrace
 ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/bisect_report $(OUTPUT)/bin/spsim $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
 WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/l2run $(OUTPUT)/bin/migrate
 GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
