@@ -6,8 +6,9 @@
  * which is flushed to disk (fsync), renamed over PATH, and then the directory is flushed
  * so that the rename lasts too.
  *
- * A PATH that exists and is not a regular file (/dev/stdout, a FIFO, a device) is written
- * in place, without the temporary; a directory is EISDIR.
+ * A PATH that is a symlink (/dev/stdout, whatever it points at), or exists and is not a
+ * regular file (a FIFO, a device), is written in place, without the temporary: not
+ * atomic, but never replaced by a file; a directory is EISDIR.
  *
  * Every function returns 0, or -1 with errno set: PATH untouched and the temporary removed
  * (or, when only the directory's sync failed, PATH new but perhaps not yet on disk). The

@@ -84,10 +84,13 @@ int atomic_open(struct atomic_file *af, const char *path)
 	af->f = NULL;
 	af->tmp = NULL;
 	/*
-	 * A path that is not a file (/dev/stdout, a FIFO, a device) is written as it is: a
-	 * rename would put a file in its place (/dev/full became one, 2026-12-07).
+	 * A path that is not a file (a FIFO, a device) or a symlink (/dev/stdout, even when
+	 * the shell sent it to a file) is written as it is: a rename would put a file in its
+	 * place (/dev/full became one, 2026-12-07).
 	 */
-	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+	if (!lstat(path, &st) && (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode))) {
+		if (S_ISLNK(st.st_mode) && stat(path, &st))
+			st.st_mode = S_IFREG;	/* a dangling link: written through, as fopen does */
 		if (S_ISDIR(st.st_mode)) {
 			errno = EISDIR;
 			return -1;

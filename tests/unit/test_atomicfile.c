@@ -195,6 +195,17 @@ static void not_a_file(void **state)
 	assert_true(S_ISFIFO(st.st_mode));
 	assert_int_equal(entries(), 1);		/* no temporary either */
 	assert_int_equal(unlink(in_dir("fifo")), 0);
+	/* a symlink (as /dev/stdout is, even when stdout is a file) stays a link */
+	assert_int_equal(atomic_write(in_dir("target"), "old", 3), 0);
+	assert_int_equal(symlink("target", in_dir("link")), 0);	/* in_dir's buffer is one */
+	assert_int_equal(atomic_write(in_dir("link"), "new", 3), 0);
+	assert_int_equal(lstat(in_dir("link"), &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	read_back(in_dir("target"), buf, sizeof(buf));
+	assert_string_equal(buf, "new");
+	assert_int_equal(entries(), 2);
+	assert_int_equal(unlink(in_dir("link")), 0);
+	assert_int_equal(unlink(in_dir("target")), 0);
 	/* a directory is not replaced either */
 	assert_int_equal(mkdir(in_dir("d"), 0700), 0);
 	assert_int_equal(atomic_write(in_dir("d"), "x", 1), -1);
