@@ -112,8 +112,11 @@ profile_workloads() {
 # REPS_migrate_cancel_thp=6) for a workload too noisy for the gate at REPS; MMUSCOPE_REPS
 # (ci/ab) overrides both. Needs the profile's .conf sourced.
 workload_reps() {
-	local v="REPS_${1//[^A-Za-z0-9]/_}"
-	echo "${MMUSCOPE_REPS:-${!v:-$REPS}}"
+	local v="REPS_${1//[^A-Za-z0-9]/_}" n
+	n=${MMUSCOPE_REPS:-${!v:-$REPS}}
+	# MMUSCOPE_ROUNDS (ci/remote): the repetitions spread over that many boots, this one's share
+	[ -n "${MMUSCOPE_ROUNDS:-}" ] && n=$(( (n + MMUSCOPE_ROUNDS - 1) / MMUSCOPE_ROUNDS ))
+	echo "$n"
 }
 
 # profile_has_guests: whether the workloads of $list (profile_files) boot workload guests;

@@ -65,12 +65,14 @@ standin_stop() {
 # linux_boots FILE: how many times a kernel booted in a console log.
 linux_boots() { grep -c 'Linux version ' "$1"; }
 
-# The stand-in machine, two runs of ci/remote: (1) the tiny profile, one round: the
-# machine kexec'd into the baseline and the patched kernel, a repetition of each brought
-# home, the report, and the machine back on the kernel it started with, its REMOTE_DIR
-# gone; (2) the patched kernel made to fail its boot (init=/nonexistent-init: the kernel
-# panics, and panic= returns the machine to its default kernel): the failure reported with the
-# console's panic, the baseline's repetition kept, exit 3, the machine usable after.
+# The stand-in machine, three runs of ci/remote: (1) the tiny profile, two rounds (baseline,
+# patched; patched, baseline), the connection cut for 30 s under the first job: a repetition
+# a boot brought home and numbered over the rounds, the report, the machine back on the
+# kernel it started with, its REMOTE_DIR gone; (2) the patched kernel made to fail its boot
+# (init=/nonexistent-init: the kernel panics, and panic= returns the machine to its default
+# kernel): the failure reported with the console's panic, the baseline's repetition kept,
+# exit 1 (the kernel failed), the machine usable after; (3) ci/remote stopped (SIGTERM)
+# under a job: the job killed, the machine rebooted home, no kexec image loaded, nothing left.
 # Before either, a machine that cannot be logged in to is one line and exit 3.
 check_remote() {
 	local d rc=0 st run base_rel boots0 cutter
@@ -87,7 +89,7 @@ check_remote() {
 	standin_start "$d" || return 1
 	base_rel=$(kv "$(kernel_out baseline bench)/mmuscope-build.env" KERNELRELEASE)
 
-	echo "=== run 1: baseline and patched, one round; the connection lost for 30 s"
+	echo "=== run 1: baseline and patched, two rounds; the connection lost for 30 s"
 	boots0=$(linux_boots "$d/console.log")
 	: >"$d/run1.log"
 	# once the baseline's job runs: no sshd on the machine for 30 s, every connection cut
@@ -100,26 +102,29 @@ check_remote() {
 		rm -f "$d/pause"
 	) &
 	cutter=$!
-	env "${remote_env[@]}" RESULTS="$d/results" "$MMUSCOPE_ROOT/ci/remote" --rounds 1 "$standin_target" \
+	env "${remote_env[@]}" RESULTS="$d/results" "$MMUSCOPE_ROOT/ci/remote" --rounds 2 "$standin_target" \
 		tests/fixtures/profile-remote/tiny 2>&1 | tee -a "$d/run1.log"
 	st=${PIPESTATUS[0]}
 	wait "$cutter"
 	run=$(ls -d "$d"/results/remote-* | head -n1)
 	expect "run 1: exit 0 (got $st)" test "$st" -eq 0 || rc=1
 	for k in baseline patched; do
-		expect "run 1: $k's repetition home" jq -e '.result != null and .probe != null' "$run/$k/shadow/dlpt-get/1.json" || rc=1
-		expect "run 1: the $k boot's log says it ran on $k" grep -q "machine $k.*shadow MMU: done (exit 0)" "$run/$k-r1.log" || rc=1
+		for n in 1 2; do	# a repetition a boot, numbered over the rounds
+			expect "run 1: $k's repetition $n home" jq -e '.result != null and .probe != null' "$run/$k/shadow/dlpt-get/$n.json" || rc=1
+			expect "run 1: the $k boot of round $n says it ran on $k" grep -q "machine $k.*shadow MMU: done (exit 0)" "$run/$k-r$n.log" || rc=1
+		done
 	done
-	expect "run 1: kexec into patched reported" grep -q 'round 1: kexec into patched' "$d/run1.log" || rc=1
-	expect "run 1: each boot's time" test "$(grep -c 'up after [0-9]* s, running' "$d/run1.log")" -ge 3 || rc=1
+	expect "run 1: the kernels alternate (baseline, patched; patched, baseline)" \
+		test "$(sed -n 's/.*round \([12]\): kexec into \([a-z]*\) .*/\1\2/p' "$d/run1.log" | tr '\n' ' ')" = "1baseline 1patched 2patched 2baseline " || rc=1
+	expect "run 1: each boot's time" test "$(grep -c 'up after [0-9]* s, running' "$d/run1.log")" -ge 5 || rc=1
 	expect "run 1: the lost connection reported" grep -q 'round 1, baseline: the connection to 127.0.0.1 is lost' "$d/run1.log" || rc=1
 	expect "run 1: and found again" grep -q 'round 1, baseline: connected again after' "$d/run1.log" || rc=1
-	jq_true "$run/manifest.json" '.target == "'"$standin_target"'" and .rounds == 1 and (.failed_boots | length) == 0' || rc=1
+	jq_true "$run/manifest.json" '.target == "'"$standin_target"'" and .rounds == 2 and (.failed_boots | length) == 0' || rc=1
 	expect "run 1: the report names the machine" grep -q "test machine: $standin_target" "$run/report.md" || rc=1
 	expect "run 1: the report compares dlpt-get" grep -q 'dlpt' "$run/report.md" || rc=1
-	# baseline kexec, patched kexec, the reboot home: three more boots
-	expect "run 1: three boots (kexec, kexec, reboot) on the console" \
-		test "$(( $(linux_boots "$d/console.log") - boots0 ))" -eq 3 || rc=1
+	# four kexecs, the reboot home: five more boots
+	expect "run 1: five boots (four kexecs, the reboot home) on the console" \
+		test "$(( $(linux_boots "$d/console.log") - boots0 ))" -eq 5 || rc=1
 	expect "run 1: the machine back on $base_rel, without our parameters" \
 		test "$(standin_ssh 'uname -r; grep -c mmuscope.boot= /proc/cmdline')" = "$base_rel"$'\n'0 || rc=1
 	expect "run 1: REMOTE_DIR removed from the machine" test ! -e "$d/disk" || rc=1
@@ -130,16 +135,34 @@ check_remote() {
 		"$MMUSCOPE_ROOT/ci/remote" --rounds 1 "$standin_target" tests/fixtures/profile-remote/tiny 2>&1 | tee "$d/run2.log"
 	st=${PIPESTATUS[0]}
 	run=$(ls -d "$d"/results/remote-* | head -n1)
-	expect "run 2: exit 3 (got $st)" test "$st" -eq 3 || rc=1
+	expect "run 2: exit 1, the kernel failed: it panicked (got $st)" test "$st" -eq 1 || rc=1
 	expect "run 2: the baseline's repetition kept" jq -e '.result != null' "$run/baseline/shadow/dlpt-get/1.json" || rc=1
 	expect "run 2: no patched repetition" test ! -e "$run/patched/shadow/dlpt-get/1.json" || rc=1
-	jq_true "$run/manifest.json" '.failed_boots == [{kernel: "patched", round: 1, why: .failed_boots[0].why, log: "patched-r1-boot.log"}] and (.failed_boots[0].why | test("did not come up: the machine is back on '"$base_rel"'"))' || rc=1
+	jq_true "$run/manifest.json" '.failed_boots == [{kernel: "patched", round: 1, why: .failed_boots[0].why, log: "patched-r1-boot.log", kernel_report: true}] and (.failed_boots[0].why | test("did not come up: the machine is back on '"$base_rel"'"))' || rc=1
 	expect "run 2: the failed boot's log shows the panic from the console" \
 		grep -q 'Kernel panic - not syncing' "$run/patched-r1-boot.log" || rc=1
 	expect "run 2: the report lists the failed boot" grep -q '^# Boots that failed' "$run/report.md" || rc=1
 	expect "run 2: the machine usable after (on $base_rel)" \
 		test "$(standin_ssh uname -r)" = "$base_rel" || rc=1
 	expect "run 2: REMOTE_DIR removed from the machine" test ! -e "$d/disk" || rc=1
+
+	echo "=== run 3: stopped (SIGTERM) while the baseline's job runs"
+	rm -rf "$d/results"
+	: >"$d/run3.log"
+	env "${remote_env[@]}" RESULTS="$d/results" "$MMUSCOPE_ROOT/ci/remote" --rounds 1 "$standin_target" \
+		tests/fixtures/profile-remote/tiny >>"$d/run3.log" 2>&1 &
+	local remote_pid=$!
+	for _ in $(seq 600); do grep -q "^\[127.0.0.1 baseline r1\]" "$d/run3.log" && break; sleep 1; done
+	kill -TERM "$remote_pid"
+	wait "$remote_pid"
+	st=$?
+	cat "$d/run3.log"
+	expect "run 3: exit 130 (got $st)" test "$st" -eq 130 || rc=1
+	expect "run 3: says it stops and leaves the machine" grep -q 'interrupted: stopping the job' "$d/run3.log" || rc=1
+	expect "run 3: the machine back on $base_rel, without our parameters, no kexec image loaded, no job" \
+		test "$(standin_ssh 'uname -r; grep -c mmuscope.boot= /proc/cmdline; cat /sys/kernel/kexec_loaded; pgrep -fc ci/remote-job')" = \
+			"$base_rel"$'\n'0$'\n'0$'\n'0 || rc=1
+	expect "run 3: REMOTE_DIR removed from the machine" test ! -e "$d/disk" || rc=1
 	standin_stop
 	[ $rc -eq 0 ] && rm -rf "$d"
 	return $rc
