@@ -539,8 +539,13 @@ int ioctl_exit_tp(struct trace_event_raw_sys_exit *ctx)
 
 static __always_inline void sp_emit(struct kvm_mmu_page *sp, __u32 tgid, __u8 op, __s32 stackid)
 {
-	struct mmuprobe_sp_event *e = bpf_ringbuf_reserve(&sp_events, sizeof(*e), 0);
+	struct mmuprobe_sp_event *e;
 
+	/* A root zapped while in use is zapped again, already invalid, when its last user
+	 * lets go (mmu_free_root_page): the page left the pool at its first zap. */
+	if (op == 'Z' && BPF_CORE_READ_BITFIELD_PROBED(sp, role.invalid))
+		op = 'I';
+	e = bpf_ringbuf_reserve(&sp_events, sizeof(*e), 0);
 	if (!e) {
 		drop(DROP_SP_RINGBUF);
 		return;
@@ -552,7 +557,11 @@ static __always_inline void sp_emit(struct kvm_mmu_page *sp, __u32 tgid, __u8 op
 	e->stackid = stackid;
 	e->op = op;
 	e->pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	/* No wakeup per record (one per shadow-page lookup would cost more than the record):
+	 * the loader reads every 100 ms, a ring half full is worth one. */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&sp_events, BPF_RB_AVAIL_DATA) >
+			   bpf_ringbuf_query(&sp_events, BPF_RB_RING_SIZE) / 2 ?
+			   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline int handle_get_page(struct kvm_mmu_page *sp, bool created)

@@ -132,7 +132,7 @@ struct mmuprobe_sp_event {
 	__u32 role;		/* kvm_mmu_page_role.word */
 	__u32 tgid;
 	__s32 stackid;		/* a zap's stack; -1 for a lookup */
-	__u8 op;		/* 'G' found, 'C' created, 'Z' zapped */
+	__u8 op;		/* 'G' found, 'C' created, 'Z' zapped, 'I' zapped again (invalid) */
 	__u8 gen;		/* the page's mmu_valid_gen: a fast zap-all makes every page obsolete */
 	__u16 pad;
 };

@@ -297,6 +297,7 @@ open_again:
 		fprintf(stderr, "mmuprobe: error: cannot create the ring buffer: %s\n", strerror(errno));
 		goto cleanup;
 	}
+	sptrace.measured = tier_measured(M_SP_TRACE);
 	err = sptrace_attach(&sptrace, rb, skel);
 	if (err) {
 		fprintf(stderr, "mmuprobe: error: --sp-trace: cannot poll its ring buffer: %s\n",

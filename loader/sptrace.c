@@ -113,13 +113,19 @@ int sptrace_write(struct sptrace *t, struct mmuprobe_bpf *skel, struct bpf_link 
 		  const struct ksyms *ksyms)
 {
 	struct reasons reasons = { 0 };
-	unsigned long counts[4] = { 0 };	/* G C R Z */
+	unsigned long counts[4] = { 0 }, again = 0;	/* G C R Z; zaps of invalid pages */
 	struct atomic_file af;
 	unsigned long pool;
 	size_t i;
 
 	if (!t->path)
 		return 0;
+	if (!t->measured) {
+		/* zaps without lookups would replay as a string of nothing */
+		fprintf(stderr, "mmuprobe: error: --sp-trace: the kernel refused the lookups' or the "
+			"zaps' program (tier shadow_page_trace): no trace written to %s\n", t->path);
+		return -1;
+	}
 	if (atomic_open(&af, t->path)) {
 		fprintf(stderr, "mmuprobe: error: --sp-trace: cannot write %s: %s\n", t->path,
 			strerror(errno));
@@ -136,14 +142,19 @@ int sptrace_write(struct sptrace *t, struct mmuprobe_bpf *skel, struct bpf_link 
 		const struct mmuprobe_sp_event *e = &t->ev[i];
 		char op = (char)e->op;
 
+		if (op == 'I') {
+			again++;
+			continue;
+		}
 		if (op == 'Z' && is_recycle(&reasons, skel, ksyms, e->stackid))
 			op = 'R';
 		counts[op == 'G' ? 0 : op == 'C' ? 1 : op == 'R' ? 2 : 3]++;
 		fprintf(af.f, "%c\t0x%llx\t0x%x\n", op,
 			(unsigned long long)(e->gfn | (__u64)e->gen << 56), e->role);
 	}
-	fprintf(af.f, "# events: %lu G, %lu C, %lu R, %lu Z; lost: %llu (ring buffer full), %s; "
-		"other VMs' events left out: %lu\n", counts[0], counts[1], counts[2], counts[3],
+	fprintf(af.f, "# events: %lu G, %lu C, %lu R, %lu Z; zaps of pages already zapped (roots "
+		"let go) left out: %lu; lost: %llu (ring buffer full), %s; other VMs' events left "
+		"out: %lu\n", counts[0], counts[1], counts[2], counts[3], again,
 		(unsigned long long)maps_drops(skel, DROP_SP_RINGBUF),
 		t->oom ? "some (out of memory)" : "none in memory", t->other_vms);
 	free(reasons.id);

@@ -8,7 +8,10 @@
  * zapped for another reason (write flooding, unsync, memslot, ...); GFN in hex with the
  * page's mmu_valid_gen in bits 56-63 (a fast zap-all makes every page obsolete: the next
  * lookup is a new page), ROLE the kvm_mmu_page_role word in hex. Header comments say what
- * was recorded, then "# pool N" (kvm->arch.n_max_mmu_pages) and the counts. One VM: the
+ * was recorded, then "# pool N" (kvm->arch.n_max_mmu_pages) and the counts. A zap of a page
+ * already invalid (a root zapped while in use, zapped again when let go) is left out: the
+ * page left the pool at its first zap. Not written (an error) when the kernel refused the
+ * lookups' or the zaps' program: zaps alone would replay as nothing. One VM: the
  * events of the first VMM process seen; others are counted and left out.
  */
 #ifndef MMUSCOPE_SPTRACE_H
@@ -25,6 +28,7 @@ struct ring_buffer;
 
 struct sptrace {
 	const char *path;		/* NULL: off */
+	bool measured;			/* the lookups' and the zaps' programs both loaded */
 	struct mmuprobe_sp_event *ev;
 	size_t n, cap;
 	unsigned long other_vms;	/* events of another process, left out */
