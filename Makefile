@@ -101,7 +101,7 @@ LOADER_OBJS := caps tiers maps report sptrace supervise ksyms hist zapreason
 SKEL_USERS := tiers maps report sptrace
 ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/bisect_report $(OUTPUT)/bin/spsim $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
 WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/l2run $(OUTPUT)/bin/migrate
-GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
+GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/hotcold $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
 # (insns: the TCG plugin and its marker, last section, for `testhost --insns` and the tests)
 tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS) $(WORKLOAD_TOOLS) $(GUEST_PROGS) insns
 
