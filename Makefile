@@ -24,8 +24,10 @@ kernel_out = $(MMUSCOPE_CACHE)/kernel/$(1)/linux/out-$(2)
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror=implicit-function-declaration -Iinclude
-# every program's exit codes and usage error (README.md, "Exit codes")
-CLI_H := include/cli.h
+# The shared headers (include/): every program's exit codes and usage error (cli.h, README.md
+# "Exit codes"), the monotonic clock (monoclock.h), and those of the shared helpers in lib/
+# (atomicfile.h).
+SHARED_H := $(wildcard include/*.h)
 ifeq ($(V),1)
 Q =
 msg =
@@ -66,6 +68,8 @@ help:
 	'The bench:' \
 	'  bench            both kernels, PROFILE'"'"'s workloads, compare, report (HOST=local: here)' \
 	'  compare          BASE=results/<run>/<kernel> NEW=...: any two result sets' \
+	'  bisect           METRIC=... WORKLOAD=... [MODE] [PROFILE] [STRATEGY=auto|linear|bisect]' \
+	'                   [REPS]: the patch of the series that moves METRIC (ci/bisect)' \
 	'' \
 	'Knobs (default):' \
 	'  VARIANT=baseline|patched ($(VARIANT))   CONFIG=bench|debug|rt|guest ($(CONFIG))' \
@@ -95,20 +99,29 @@ LOADER_OBJS := caps tiers maps report supervise ksyms hist zapreason
 # ... those that include the skeleton (skel->progs, skel->maps)
 SKEL_USERS := tiers maps report
 ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/bisect_report $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
-WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate
+WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/l2run $(OUTPUT)/bin/migrate
 GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
 # (insns: the TCG plugin and its marker, last section, for `testhost --insns` and the tests)
 tools: $(TESTHOST) $(patsubst %,$(OUTPUT)/bin/%,$(BPF_TOOLS)) $(ANALYSIS) $(WORKLOAD_TOOLS) $(GUEST_PROGS) insns
 
-$(OUTPUT)/obj/testhost/%.o: testhost/%.c testhost/splat.h $(CLI_H) | $(OUTPUT)/obj/testhost
+# The shared helpers: lib/NAME.c, declared in include/NAME.h, linked into every program that
+# uses them. Position-independent and hidden: the TCG plugin (a shared object) links them
+# too, and exports only the plugin API.
+LIB := $(OUTPUT)/obj/lib/atomicfile.o
+
+$(OUTPUT)/obj/lib/%.o: lib/%.c include/%.h | $(OUTPUT)/obj/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(OUTPUT)/obj/testhost/%.o: testhost/%.c testhost/splat.h $(SHARED_H) | $(OUTPUT)/obj/testhost
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DMMUSCOPE_TESTHOST_DIR='"$(abspath testhost)"' -c $< -o $@
 
-$(TESTHOST): $(OUTPUT)/obj/testhost/testhost.o $(OUTPUT)/obj/testhost/splat.o | $(OUTPUT)/bin
+$(TESTHOST): $(OUTPUT)/obj/testhost/testhost.o $(OUTPUT)/obj/testhost/splat.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
-$(OUTPUT)/bin $(OUTPUT)/obj/testhost $(OUTPUT)/obj/tests:
+$(OUTPUT)/bin $(OUTPUT)/obj/lib $(OUTPUT)/obj/testhost $(OUTPUT)/obj/tests:
 	$(Q)mkdir -p $@
 
 # --- probes: bpf/x.bpf.c -> x.bpf.o -> x.skel.h -> loader/x.c -> bin/x --------------------
@@ -150,14 +163,14 @@ $(OUTPUT)/bpf/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< >$@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/obj/loader/%.o: loader/%.c $(wildcard loader/*.h) | $(OUTPUT)/obj/loader
+$(OUTPUT)/obj/loader/%.o: loader/%.c $(wildcard loader/*.h) $(SHARED_H) | $(OUTPUT)/obj/loader
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibpf -Iloader -I$(OUTPUT)/bpf -c $< -o $@
 
 $(foreach t,$(BPF_TOOLS),$(OUTPUT)/obj/loader/$(t).o): $(OUTPUT)/obj/loader/%.o: $(OUTPUT)/bpf/%.skel.h
 $(patsubst %,$(OUTPUT)/obj/loader/%.o,$(SKEL_USERS)): $(OUTPUT)/bpf/mmuprobe.skel.h
 
-$(OUTPUT)/bin/%: $(OUTPUT)/obj/loader/%.o $(patsubst %,$(OUTPUT)/obj/loader/%.o,$(LOADER_OBJS)) | $(OUTPUT)/bin
+$(OUTPUT)/bin/%: $(OUTPUT)/obj/loader/%.o $(patsubst %,$(OUTPUT)/obj/loader/%.o,$(LOADER_OBJS)) $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LOADER_LIBS) -o $@
 
@@ -165,7 +178,7 @@ $(OUTPUT)/bpf $(OUTPUT)/obj/loader:
 	$(Q)mkdir -p $@
 
 # --- analysis ------------------------------------------------------------------------------
-$(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) $(CLI_H) | $(OUTPUT)/obj/analysis
+$(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) $(SHARED_H) | $(OUTPUT)/obj/analysis
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ianalysis -c $< -o $@
 
@@ -173,30 +186,32 @@ $(OUTPUT)/obj/analysis/%.o: analysis/%.c $(wildcard analysis/*.h) $(CLI_H) | $(O
 $(OUTPUT)/obj/analysis/compare.o: CFLAGS += -DMMUSCOPE_METRICS='"$(abspath analysis/metrics.conf)"'
 
 $(OUTPUT)/bin/compare: $(OUTPUT)/obj/analysis/compare.o $(OUTPUT)/obj/analysis/stats.o $(OUTPUT)/obj/analysis/resultset.o \
-		$(OUTPUT)/obj/analysis/metricpath.o $(OUTPUT)/obj/analysis/metricsconf.o $(OUTPUT)/obj/analysis/reps.o | $(OUTPUT)/bin
+		$(OUTPUT)/obj/analysis/metricpath.o $(OUTPUT)/obj/analysis/metricsconf.o $(OUTPUT)/obj/analysis/reps.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
 $(OUTPUT)/bin/plot: $(OUTPUT)/obj/analysis/plot.o $(OUTPUT)/obj/analysis/resultset.o \
-		$(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
+		$(OUTPUT)/obj/analysis/metricpath.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
 
-$(OUTPUT)/bin/report_html: $(OUTPUT)/obj/analysis/report_html.o | $(OUTPUT)/bin
+# report_html renders Markdown with cmark-gfm and its table extension (libcmark-gfm-dev,
+# libcmark-gfm-extensions-dev: make deps).
+$(OUTPUT)/bin/report_html: $(OUTPUT)/obj/analysis/report_html.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $^ -lcmark-gfm-extensions -lcmark-gfm -o $@
 
 # bisect_report finds analysis/metrics.conf where the repository is (its default -m).
 $(OUTPUT)/obj/analysis/bisect_report.o: CFLAGS += -DMMUSCOPE_ANALYSIS_DIR='"$(abspath analysis)"'
 
 $(OUTPUT)/bin/bisect_report: $(OUTPUT)/obj/analysis/bisect_report.o $(OUTPUT)/obj/analysis/bisectlogic.o \
 		$(OUTPUT)/obj/analysis/metricsconf.o $(OUTPUT)/obj/analysis/reps.o $(OUTPUT)/obj/analysis/stats.o \
-		$(OUTPUT)/obj/analysis/resultset.o $(OUTPUT)/obj/analysis/metricpath.o | $(OUTPUT)/bin
+		$(OUTPUT)/obj/analysis/resultset.o $(OUTPUT)/obj/analysis/metricpath.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
 # --- workloads' parsers -----------------------------------------------------------------------
-$(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse: $(OUTPUT)/bin/%: workloads/%.c $(CLI_H) | $(OUTPUT)/bin
+$(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse: $(OUTPUT)/bin/%: workloads/%.c $(SHARED_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -ljson-c -o $@
 
@@ -204,11 +219,26 @@ $(OUTPUT)/obj/analysis:
 	$(Q)mkdir -p $@
 
 # --- workloads: host-side tools, and the workload guest (static programs in an initramfs) ---
-$(OUTPUT)/bin/qmp $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: workloads/%.c workloads/qmpc.c workloads/qmpc.h workloads/median.h $(CLI_H) | $(OUTPUT)/bin
+# The programs that boot the workload guest (l2run, migrate) share guestvm.c: QEMU's command
+# line, the guest's barriers, QMP (qmpc.c) and its console's splats (testhost/splat.c).
+$(OUTPUT)/obj/workloads/%.o: workloads/%.c $(wildcard workloads/*.h) testhost/splat.h $(SHARED_H) | $(OUTPUT)/obj/workloads
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iworkloads $< workloads/qmpc.c -ljson-c -o $@
+	$(Q)$(CC) $(CFLAGS) -Iworkloads -Itesthost -c $< -o $@
 
-$(OUTPUT)/guest/%: workloads/guest/%.c workloads/median.h $(CLI_H)
+GUESTVM_OBJS := $(OUTPUT)/obj/workloads/guestvm.o $(OUTPUT)/obj/workloads/qmpc.o $(OUTPUT)/obj/testhost/splat.o
+
+$(OUTPUT)/bin/qmp: $(OUTPUT)/obj/workloads/qmp.o $(OUTPUT)/obj/workloads/qmpc.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
+
+$(OUTPUT)/bin/l2run $(OUTPUT)/bin/migrate: $(OUTPUT)/bin/%: $(OUTPUT)/obj/workloads/%.o $(GUESTVM_OBJS) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
+
+$(OUTPUT)/obj/workloads:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/guest/%: workloads/guest/%.c workloads/median.h $(SHARED_H)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@
@@ -271,7 +301,7 @@ stress: $(TESTHOST) kernel tools guest
 
 # --- tests ----------------------------------------------------------------------------------
 UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats $(OUTPUT)/bin/test_metricpath $(OUTPUT)/bin/test_metricsconf \
-	$(OUTPUT)/bin/test_bisect
+	$(OUTPUT)/bin/test_bisect $(OUTPUT)/bin/test_atomicfile $(OUTPUT)/bin/test_guestvm
 TEST_PROGS := $(OUTPUT)/bin/dirtylog_vmm
 
 $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
@@ -281,6 +311,14 @@ $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
 $(OUTPUT)/bin/test_splat: $(OUTPUT)/obj/tests/test_splat.o $(OUTPUT)/obj/testhost/splat.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
+
+# the workload guest's launcher; its guest consoles in tests/fixtures/guestvm/
+$(OUTPUT)/obj/tests/test_guestvm.o: CFLAGS += -Iworkloads -DMMUSCOPE_FIXTURES='"$(abspath tests/fixtures)"'
+$(OUTPUT)/obj/tests/test_guestvm.o: workloads/guestvm.h workloads/qmpc.h
+
+$(OUTPUT)/bin/test_guestvm: $(OUTPUT)/obj/tests/test_guestvm.o $(GUESTVM_OBJS) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -ljson-c -o $@
 
 $(OUTPUT)/bin/test_loader: $(OUTPUT)/obj/tests/test_loader.o $(OUTPUT)/obj/loader/hist.o $(OUTPUT)/obj/loader/zapreason.o \
 		$(OUTPUT)/obj/loader/ksyms.o | $(OUTPUT)/bin
@@ -309,8 +347,12 @@ $(OUTPUT)/bin/test_bisect: $(OUTPUT)/obj/tests/test_bisect.o $(OUTPUT)/obj/analy
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -lgsl -lgslcblas -lm -o $@
 
+$(OUTPUT)/bin/test_atomicfile: $(OUTPUT)/obj/tests/test_atomicfile.o $(LIB) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
+
 # A tiny VMM that the probe tests check the probes against.
-$(OUTPUT)/bin/dirtylog_vmm: tests/dirtylog_vmm.c $(CLI_H) | $(OUTPUT)/bin
+$(OUTPUT)/bin/dirtylog_vmm: tests/dirtylog_vmm.c $(SHARED_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
@@ -378,12 +420,12 @@ insns: $(INSNS_PLUGIN) $(INSNS_MARK) $(INSNS_LOOP) $(INSNS_CALLS)
 insns-api $(QEMU_PLUGIN_DIR)/qemu-plugin.h $(QEMU_PLUGIN_DIR)/qemu-plugin.env:
 	$(Q)tcgplugin/check-api $(QEMU_PLUGIN_DIR)
 
-$(INSNS_PLUGIN): tcgplugin/insns.c $(QEMU_PLUGIN_DIR)/qemu-plugin.h $(QEMU_PLUGIN_DIR)/qemu-plugin.env | insns-api
+$(INSNS_PLUGIN): tcgplugin/insns.c $(LIB) $(SHARED_H) $(QEMU_PLUGIN_DIR)/qemu-plugin.h $(QEMU_PLUGIN_DIR)/qemu-plugin.env | insns-api
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -I$(QEMU_PLUGIN_DIR) $< -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -I$(QEMU_PLUGIN_DIR) $< $(LIB) -lpthread -o $@
 
-$(INSNS_MARK): tcgplugin/insns-mark.c tcgplugin/insns-mark.h $(CLI_H) | $(OUTPUT)/bin
+$(INSNS_MARK): tcgplugin/insns-mark.c tcgplugin/insns-mark.h $(SHARED_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@
 

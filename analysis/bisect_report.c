@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "bisectlogic.h"
 #include "metricsconf.h"
 #include "reps.h"
@@ -627,24 +628,20 @@ static void print_report(FILE *f, const struct ctx *x)
 /* The report on stdout (unless quiet) and, with file, atomically there. */
 static int write_report(const char *file, const struct ctx *x, bool quiet)
 {
-	char tmp[PATH_MAX + 8];
-	FILE *f;
+	struct atomic_file af;
 
 	if (!quiet)
 		print_report(stdout, x);
 	if (!file)
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-	f = fopen(tmp, "w");
-	if (!f)
+	if (atomic_open(&af, file))
 		goto fail;
-	print_report(f, x);
-	if (fclose(f) || rename(tmp, file))
+	print_report(af.f, x);
+	if (atomic_commit(&af))
 		goto fail;
 	return 0;
 fail:
 	error("cannot write %s: %s", file, strerror(errno));
-	unlink(tmp);
 	return -1;
 }
 
@@ -652,13 +649,13 @@ fail:
 static int write_tsv(const char *file, const struct ctx *x)
 {
 	const struct bisect *b = &x->b;
-	char tmp[PATH_MAX + 8], name[1200];
+	struct atomic_file af;
+	char name[1200];
 	FILE *f;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-	f = fopen(tmp, "w");
-	if (!f)
+	if (atomic_open(&af, file))
 		goto fail;
+	f = af.f;
 	fprintf(f, "# prefix\tpatch\tn\tmean\tsd\tci_lo\tci_hi\tratio\tlo\thi\tstep_ratio\tstep_lo"
 		"\tstep_hi\tclass\n");
 	for (int k = 0; k <= b->n; k++) {
@@ -675,12 +672,11 @@ static int write_tsv(const char *file, const struct ctx *x)
 			p->vs_base.lo, p->vs_base.hi, p->step.ratio, p->step.lo, p->step.hi,
 			class_tsv(k, p->vs_base.cls));
 	}
-	if (fclose(f) || rename(tmp, file))
+	if (atomic_commit(&af))
 		goto fail;
 	return 0;
 fail:
 	error("cannot write %s: %s", file, strerror(errno));
-	unlink(tmp);
 	return -1;
 }
 
@@ -702,18 +698,22 @@ static void write_plot(const char *file, const struct ctx *x)
 {
 	const struct bisect *b = &x->b;
 	double base = b->p[0].s.mean, f1 = 1.0 + x->threshold / 100.0;
-	char tmp[PATH_MAX + 8], title[512];
+	char *tmp = atomic_tmp_path(file), title[512];
 	void (*old)(int);
 	struct stat st;
 	FILE *gp;
 	int status, k;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	if (!tmp) {
+		fprintf(stderr, PROG ": warning: no plot: out of memory\n");
+		return;
+	}
 	old = signal(SIGPIPE, SIG_IGN);	/* a gnuplot that dies early: a warning, not a kill */
 	gp = popen("gnuplot", "w");
 	if (!gp) {
 		fprintf(stderr, PROG ": warning: no plot: cannot run gnuplot: %s\n", strerror(errno));
 		signal(SIGPIPE, old);
+		free(tmp);
 		return;
 	}
 	fprintf(gp, "set terminal pngcairo size 1000,560 noenhanced\nset output ");
@@ -742,11 +742,15 @@ static void write_plot(const char *file, const struct ctx *x)
 		base, x->threshold, f1);
 	status = pclose(gp);
 	signal(SIGPIPE, old);
-	if (status || stat(tmp, &st) || !st.st_size || rename(tmp, file)) {
+	if (status || stat(tmp, &st) || !st.st_size) {
 		fprintf(stderr, PROG ": warning: no plot %s: gnuplot failed (exit status %d); is "
 			"gnuplot installed? (make deps)\n", file, status);
 		unlink(tmp);
+	} else if (atomic_publish(tmp, file)) {
+		fprintf(stderr, PROG ": warning: no plot %s: cannot write it: %s\n", file,
+			strerror(errno));
 	}
+	free(tmp);
 }
 
 /* --- main ------------------------------------------------------------------------------------- */

@@ -34,6 +34,7 @@
 
 #include <json-c/json.h>
 
+#include "atomicfile.h"
 #include "cli.h"
 #include "metricpath.h"
 #include "metricsconf.h"
@@ -481,7 +482,7 @@ static void print_report(FILE *f, const char *base, const char *new, const struc
 		if (isfinite(rows[i].ratio) && rows[i].ratio > 0)
 			ratios[nratios++] = rows[i].m->lower_is_better ? rows[i].ratio : 1.0 / rows[i].ratio;
 	fprintf(f, "\nGeometric mean of cost ratios (new/base, inverted for higher-is-better; "
-		"< 1 is better): %.3f over %d metrics\n", geomean(ratios, (size_t)nratios), nratios);
+		"< 1 is better): %.3f over %d metrics\n\n", geomean(ratios, (size_t)nratios), nratios);
 	fprintf(f, "Significance: + better, - worse at p < 0.05 (Welch's t-test), shown for every "
 		"metric; only the gated ones (flag `gate`, or `gate-insns`/`gate-wall` by the family "
 		"above, in %s) can fail the run: regressions: %d. "
@@ -503,14 +504,13 @@ static double cv_pct(const struct summary *s)
  */
 static int write_tsv(const char *file, const struct row *rows, int nrows)
 {
-	char tmp[4096];
+	struct atomic_file af;
 	FILE *f;
 	int i;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-	f = fopen(tmp, "w");
-	if (!f)
+	if (atomic_open(&af, file))
 		goto fail;
+	f = af.f;
 	fprintf(f, "# metric\tmode\tworkload\tbase_mean\tnew_mean\tratio\tnew_ci_lo\tnew_ci_hi\tmark"
 		"\tgate\tlo\thi\tthreshold\tverdict\tdetectable\tn_base\tn_new\tsd_base_pct"
 		"\tsd_new_pct\n");
@@ -528,7 +528,7 @@ static int write_tsv(const char *file, const struct row *rows, int nrows)
 			g ? bad_to_ratio(r->m, r->detectable) : NAN, r->base.n, r->new.n,
 			cv_pct(&r->base), cv_pct(&r->new));
 	}
-	if (fclose(f) || rename(tmp, file))
+	if (atomic_commit(&af))
 		goto fail;
 	return 0;
 fail:
@@ -649,20 +649,17 @@ static void usage(FILE *f)
 static int write_report(const char *report, const char *base, const char *new, double alpha,
 			const char *metrics_file, int regressions)
 {
-	char tmp[4096];
-	FILE *rf;
+	struct atomic_file af;
 
 	print_report(stdout, base, new, rows, nrows, alpha, metrics_file, regressions);
 	if (!report)
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", report);
-	rf = fopen(tmp, "w");
-	if (!rf) {
-		fprintf(stderr, "compare: error: cannot write %s: %s\n", tmp, strerror(errno));
+	if (atomic_open(&af, report)) {
+		fprintf(stderr, "compare: error: cannot write %s: %s\n", report, strerror(errno));
 		return -1;
 	}
-	print_report(rf, base, new, rows, nrows, alpha, metrics_file, regressions);
-	if (fclose(rf) || rename(tmp, report)) {
+	print_report(af.f, base, new, rows, nrows, alpha, metrics_file, regressions);
+	if (atomic_commit(&af)) {
 		fprintf(stderr, "compare: error: cannot write %s: %s\n", report, strerror(errno));
 		return -1;
 	}

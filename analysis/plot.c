@@ -39,6 +39,7 @@
 
 #include <json-c/json.h>
 
+#include "atomicfile.h"
 #include "cli.h"
 #include "metricpath.h"
 #include "resultset.h"
@@ -566,6 +567,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 	char *modes[64], *wls[256];
 	char path[4096];
+	struct atomic_file index;
 	int nm, i, j, nw, c;
 
 	opterr = 0;
@@ -587,12 +589,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "plot: error: cannot create %s: %s\n", outdir, strerror(errno));
 		return EXIT_INFRA;
 	}
-	snprintf(path, sizeof(path), "%s/plots.md.tmp", outdir);
-	index_md = fopen(path, "w");
-	if (!index_md) {
+	snprintf(path, sizeof(path), "%s/plots.md", outdir);
+	if (atomic_open(&index, path)) {
 		fprintf(stderr, "plot: error: cannot write %s: %s\n", path, strerror(errno));
 		return EXIT_INFRA;
 	}
+	index_md = index.f;
 	nm = resultset_list(argv[optind], true, modes, 64);
 	ratio_plots();
 	for (i = 0; i < nm; i++) {
@@ -617,15 +619,9 @@ int main(int argc, char **argv)
 		resultset_free(wls, nw);
 	}
 	resultset_free(modes, nm);
-	snprintf(path, sizeof(path), "%s/plots.md", outdir);
-	{
-		char tmp[4096];
-
-		snprintf(tmp, sizeof(tmp), "%s/plots.md.tmp", outdir);
-		if (fclose(index_md) || rename(tmp, path)) {
-			fprintf(stderr, "plot: error: cannot write %s: %s\n", path, strerror(errno));
-			return EXIT_INFRA;
-		}
+	if (atomic_commit(&index)) {
+		fprintf(stderr, "plot: error: cannot write %s: %s\n", path, strerror(errno));
+		return EXIT_INFRA;
 	}
 	fprintf(stderr, "plot: %d plots (PNG and SVG) in %s\n", nplots, outdir);
 	/* README.md, "Exit codes": what could not be done first, then bad input */

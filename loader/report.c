@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
+#include "atomicfile.h"
 #include "hist.h"
 #include "maps.h"
 #include "mmuprobe.skel.h"
@@ -20,14 +21,6 @@
 #include "supervise.h"
 #include "tiers.h"
 #include "zapreason.h"
-
-uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t cpu_ns(void)
 {
@@ -560,25 +553,20 @@ struct json_object *report_doc(struct report *r, uint64_t t_end, const struct wo
 
 int report_write(const char *path, struct json_object *doc)
 {
-	char tmp[4096];
 	const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
 							  JSON_C_TO_STRING_NOSLASHESCAPE);
-	FILE *f;
+	struct atomic_file af;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid());
-	f = fopen(tmp, "w");
-	if (!f) {
-		fprintf(stderr, "mmuprobe: error: cannot write %s: %s\n", tmp, strerror(errno));
-		return -1;
-	}
-	fputs(text, f);
-	fputc('\n', f);
-	if (fflush(f) || fsync(fileno(f)) || fclose(f) || rename(tmp, path)) {
-		fprintf(stderr, "mmuprobe: error: cannot write %s: %s\n", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
+	if (atomic_open(&af, path))
+		goto fail;
+	fputs(text, af.f);
+	fputc('\n', af.f);
+	if (atomic_commit(&af))
+		goto fail;
 	return 0;
+fail:
+	fprintf(stderr, "mmuprobe: error: cannot write %s: %s\n", path, strerror(errno));
+	return -1;
 }
 
 void report_print(struct report *r, struct json_object *doc)

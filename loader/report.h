@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "monoclock.h"	/* mono_ns(): the clock of t_start, t_end and every t_ns */
+
 struct bpf_link;
 struct json_object;
 struct ksyms;
@@ -28,8 +30,6 @@ struct report {
 	struct json_object *events;	/* events[] so far */
 	struct json_object *series;	/* series[] so far */
 };
-
-uint64_t mono_ns(void);
 
 void report_init(struct report *r, struct mmuprobe_bpf *skel, struct bpf_link *iter,
 		 const struct ksyms *ksyms);

@@ -116,9 +116,12 @@ workload_reps() {
 	echo "${MMUSCOPE_REPS:-${!v:-$REPS}}"
 }
 
-# profile_has_guests: whether the workloads of $list (profile_files) boot workload guests.
+# profile_has_guests: whether the workloads of $list (profile_files) boot workload guests;
+# with MMUSCOPE_ONLY set (names), only those workloads count.
 profile_has_guests() {
-	profile_workloads | cut -f5 | grep -qE '^(l2run|l2migrate|l2kernbench)( |$)'
+	profile_workloads | awk -F'\t' -v only=" ${MMUSCOPE_ONLY:-} " \
+		'only == "  " || index(only, " " $1 " ") { print $5 }' |
+		grep -qE '^(l2run|l2migrate|l2kernbench)( |$)'
 }
 
 # Where a kernel variant lives in the cache. The build dir sits inside the source tree
@@ -135,6 +138,9 @@ kernel_out() { echo "$MMUSCOPE_CACHE/kernel/$1/linux/out-$2"; }
 # - watchdog_thresh=60 (a soft lockup after 120 s, not 20): under a TCG test host the
 #   whole nested guest stops when the machine's host deschedules it, and a 50 s stall
 #   reported as a soft lockup failed a CI run (2026-11-22); a real lockup is still caught.
+# - rcupdate.rcu_cpu_stall_timeout=120 (an RCU stall after 120 s, not the config's 21), for
+#   the same reason: l2run and migrate end a run at any splat on the guest's console
+#   (workloads/guestvm.c, testhost/splat.c), RCU stalls and hung tasks (120 s) included.
 # - clearcpuid=smap under a TCG test host: there the workload guest sometimes gets a
 #   user-mode #PF without the user bit in its error code (re-injected by KVM from QEMU's
 #   emulated VMCB), which a guest with SMAP oopses on (README.md, "Nested guests under TCG").
@@ -148,8 +154,22 @@ guest_images() {
 	else
 		guest_initrd=$("$MMUSCOPE_ROOT/workloads/guest/build-initramfs" "$MMUSCOPE_ROOT"/build/guest/*) || exit
 	fi
-	guest_cmdline="console=ttyS0 quiet panic=-1 oops=panic watchdog_thresh=60"
+	guest_cmdline="console=ttyS0 quiet panic=-1 oops=panic watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120"
 	if grep -q 'QEMU TCG CPU' /proc/cpuinfo; then guest_cmdline+=" clearcpuid=smap"; fi
+}
+
+# guest_exec PROGRAM ARG...: run build/bin/PROGRAM (l2run, migrate: the programs that boot the
+# workload guest, workloads/guestvm.c) with the guest's kernel, initramfs and kernel
+# parameters (guest_images) before ARG...; its --help, and a usage error of ARG..., come
+# before the images are looked for.
+guest_exec() {
+	local prog=$MMUSCOPE_ROOT/build/bin/$1
+	shift
+	[ -x "$prog" ] || die "no $prog: run 'make tools'"
+	case ${1:-} in -h|--help) exec "$prog" --help ;; esac
+	"$prog" --check "$@" || exit
+	guest_images
+	exec "$prog" -K "$guest_kernel" -I "$guest_initrd" -A "$guest_cmdline" "$@"
 }
 
 # insns_testhost_accel INSNS: with INSNS=1, check that the TCG plugin and its marker are

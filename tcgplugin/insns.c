@@ -196,6 +196,8 @@
 
 #include <qemu-plugin.h>
 
+#include "atomicfile.h"
+
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
 #define SCHEMA "mmuscope.insns/1"
@@ -1650,25 +1652,14 @@ static void json_string(FILE *f, const char *s)
 
 static int write_file_atomic(const char *name, const char *buf, size_t len)
 {
-	char path[4096], tmp[4096];
-	FILE *f;
-	int rc;
+	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", outdir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.%ld", outdir, name, (long)getpid());
-	f = fopen(tmp, "w");
-	if (!f)
-		goto fail;
-	rc = fwrite(buf, 1, len, f) == len;
-	rc = (fclose(f) == 0) && rc;
-	if (!rc || rename(tmp, path)) {
-		unlink(tmp);
-		goto fail;
+	if (atomic_write(path, buf, len)) {
+		fprintf(stderr, "insns: cannot write %s: %s\n", path, strerror(errno));
+		return -1;
 	}
 	return 0;
-fail:
-	fprintf(stderr, "insns: cannot write %s: %s\n", path, strerror(errno));
-	return -1;
 }
 
 /* The window's document, from every vCPU's counters of this window. Under window_lock. */

@@ -29,7 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "cli.h"
+#include "monoclock.h"
 #include "splat.h"
 
 /*
@@ -190,14 +192,6 @@ static char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void on_signal(int sig)
 {
 	exiting = sig;
@@ -262,14 +256,15 @@ static bool use_kvm(const struct opts *o)
 
 static void write_job(const struct opts *o, const char *jobdir, const char *nonce)
 {
-	char *path = xasprintf("%s/job", jobdir), *tmp = xasprintf("%s/job.tmp", jobdir);
+	char *path = xasprintf("%s/job", jobdir);
 	extern char **environ;
+	struct atomic_file af;
 	FILE *f;
 	int i;
 
-	f = fopen(tmp, "w");
-	if (!f)
-		setup_failed("cannot write %s: %s", tmp, strerror(errno));
+	if (atomic_open(&af, path))
+		setup_failed("cannot write %s: %s", path, strerror(errno));
+	f = af.f;
 	fprintf(f, "# written by testhost, sourced by guest-init\n");
 	for (char **e = environ; *e; e++) {
 		const char *eq = strchr(*e, '=');
@@ -303,10 +298,9 @@ static void write_job(const struct opts *o, const char *jobdir, const char *nonc
 		shell_quote(f, o->cmd[i]);
 	}
 	fputc('\n', f);
-	if (fclose(f) || rename(tmp, path))
+	if (atomic_commit(&af))
 		setup_failed("cannot write %s: %s", path, strerror(errno));
 	free(path);
-	free(tmp);
 }
 
 static void remember(char **ring, unsigned int size, unsigned int *n, const char *line)
@@ -789,7 +783,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	t0 = now();
+	t0 = mono_secs();
 	deadline = t0 + o.timeout;
 	last_output = t0;
 	qemu = start_qemu(&o, o.share, jobdir, nonce, pipefd[1]);
@@ -800,19 +794,19 @@ int main(int argc, char **argv)
 		int r = poll(&pfd, 1, 200);
 
 		if (pump_output(outfd))
-			last_output = now();
+			last_output = mono_secs();
 		if (r > 0) {
 			ssize_t n = read(pipefd[0], buf, sizeof(buf));
 
 			if (n > 0) {
-				last_output = now();
+				last_output = mono_secs();
 				console_feed(&con, buf, (size_t)n, o.verbose);
 				if (con.status >= 0 && !marker_seen) {
 					marker_seen = true;
-					marker_time = now();
+					marker_time = mono_secs();
 				}
 				if (con.splat_kind && !splat_time)
-					splat_time = now();
+					splat_time = mono_secs();
 				continue;
 			}
 			if (n == 0)
@@ -822,26 +816,26 @@ int main(int argc, char **argv)
 			fprintf(stderr, "testhost: interrupted, stopping the test host\n");
 			break;
 		}
-		if (now() > deadline) {
+		if (mono_secs() > deadline) {
 			fprintf(stderr, "testhost: error: guest hang: no exit after %d s "
 				"(raise --timeout, or see the console %s)\n", o.timeout, o.console);
 			hung = true;
 			break;
 		}
-		if (o.idle_timeout && !marker_seen && now() - last_output > o.idle_timeout) {
+		if (o.idle_timeout && !marker_seen && mono_secs() - last_output > o.idle_timeout) {
 			fprintf(stderr, "testhost: error: guest hang: nothing on the console or from "
 				"the command for %d s (raise --idle-timeout, or see the console %s)\n",
 				o.idle_timeout, o.console);
 			hung = true;
 			break;
 		}
-		if (splat_time && !marker_seen && now() - splat_time > SPLAT_GRACE) {
+		if (splat_time && !marker_seen && mono_secs() - splat_time > SPLAT_GRACE) {
 			fprintf(stderr, "testhost: stopping the test host %d s after its %s report\n",
 				SPLAT_GRACE, con.splat_kind);
 			break;
 		}
 		/* After the marker the guest only has to reboot; don't wait forever. */
-		if (marker_seen && now() - marker_time > 20)
+		if (marker_seen && mono_secs() - marker_time > 20)
 			break;
 	}
 	if (con.len)
@@ -879,7 +873,7 @@ int main(int argc, char **argv)
 		print_tail(&con);
 		ret = TH_EXIT_NOSTATUS;
 	}
-	fprintf(stderr, "testhost: exit %d after %.0f s\n", ret, now() - t0);
+	fprintf(stderr, "testhost: exit %d after %.0f s\n", ret, mono_secs() - t0);
 
 	unlink(outpath);
 	jobfile = xasprintf("%s/job", jobdir);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "monoclock.h"
 
 #define MEM_SIZE	0x60000		/* 384 KiB: code at 0x1000, data 0x10000-0x4ffff */
 #define CODE_GPA	0x1000
@@ -69,14 +70,6 @@ static void die(const char *what)
 {
 	fprintf(stderr, "dirtylog_vmm: %s: %s\n", what, strerror(errno));
 	exit(errno == ENOENT || errno == ENODEV ? EXIT_SKIP : EXIT_INFRA);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static int count_bits(const uint64_t *bm, size_t words)
@@ -265,10 +258,10 @@ int main(int argc, char **argv)
 
 		run_pass(vcpu, run);
 		memset(bitmap, 0, (log_pages + 63) / 64 * 8);
-		t0 = now_ns();
+		t0 = mono_ns();
 		if (ioctl(vm, KVM_GET_DIRTY_LOG, &log) < 0)
 			die("KVM_GET_DIRTY_LOG");
-		get_ns += now_ns() - t0;
+		get_ns += mono_ns() - t0;
 		dirty_seen += (uint64_t)count_bits(bitmap, (log_pages + 63) / 64);
 	}
 	/* Manual protect: clear (and so write-protect) what the last get returned. */
@@ -285,10 +278,10 @@ int main(int argc, char **argv)
 
 			run_pass(vcpu, run);
 			memset(bitmap, 0xff, (log_pages + 63) / 64 * 8);
-			t0 = now_ns();
+			t0 = mono_ns();
 			if (ioctl(vm, KVM_CLEAR_DIRTY_LOG, &cl) < 0)
 				die("KVM_CLEAR_DIRTY_LOG");
-			clear_ns += now_ns() - t0;
+			clear_ns += mono_ns() - t0;
 			did_clears++;
 		}
 	}

@@ -6,9 +6,13 @@
  * phase it prints: populate, enable, per-iteration dirty/get/clear, disable, and the
  * totals. Seconds as printed ("%ld.%09lds") become nanoseconds. Lines it does not know
  * are ignored; a missing phase is an error (bad input: exit 2) naming it, so a truncated
- * log (a crashed or killed test) is never taken for a result.
+ * log (a crashed or killed test) is never taken for a result. An iteration with one of its
+ * lines missing (a line lost from the log; the test prints the disable time only after
+ * the last iteration) is left out of the totals and means, named on stderr and in
+ * iterations_skipped; "iterations" counts those parsed whole, per_iteration holds them.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +41,23 @@ static long long to_ns(const char *s)
 	return sec * 1000000000LL + frac;
 }
 
+/* One iteration's times in ns, -1 for a line not seen. */
+struct iteration {
+	long long dirty, get, clear;
+};
+
+/* What iteration it lacks (clear: whether the test prints clear times), or NULL. */
+static const char *lacks(const struct iteration *it, bool clear)
+{
+	if (it->dirty < 0)
+		return "no dirty memory time";
+	if (it->get < 0)
+		return "no get dirty log time";
+	if (clear && it->clear < 0)
+		return "no clear dirty log time";
+	return NULL;
+}
+
 /* "prefix<seconds>s..." -> ns, or -1 */
 static long long after(const char *line, const char *prefix)
 {
@@ -53,9 +74,11 @@ static void usage(FILE *f)
 "usage: dlpt_parse [-h] <LOG >RESULT.json\n"
 "The output of the upstream dirty_log_perf_test (stdout and stderr) as one JSON object:\n"
 "populate, enable and disable times, each iteration's dirty-memory, get- and clear-dirty-log\n"
-"times, their totals and means, in ns (a profile's PARSER dlpt_parse).\n"
+"times, their totals and means, in ns (a profile's PARSER dlpt_parse). An iteration with a\n"
+"line missing is left out of the totals and means (a warning, and iterations_skipped).\n"
 "  -h, --help   this text\n"
-"Exit: 0; 2 the output is incomplete (a phase missing: the test did not finish; named).\n"
+"Exit: 0; 2 the output is incomplete (a phase missing, or no iteration whole: the test did\n"
+"not finish; named).\n"
 "Example:\n"
 "  ./dirty_log_perf_test -v 2 -b 16M -i 3 2>&1 | dlpt_parse\n");
 }
@@ -63,12 +86,13 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
-	static long long dirty[MAX_ITER], get[MAX_ITER], clr[MAX_ITER];
+	static struct iteration iter[MAX_ITER];
 	long long populate = -1, enable = -1, disable = -1;
-	long long v, iterations = -1;
-	int max_iter = 0, i, c;
+	long long v, iterations = -1, gsum = 0, csum = 0, dsum = 0;
+	int max_iter = 0, n = 0, i, c;
+	bool clear = false;
 	char line[1024];
-	struct json_object *o, *its;
+	struct json_object *o, *its, *skipped;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -81,7 +105,7 @@ int main(int argc, char **argv)
 		return cli_usage_error("dlpt_parse", "no arguments: the test's output is read on stdin");
 
 	for (i = 0; i < MAX_ITER; i++)
-		dirty[i] = get[i] = clr[i] = -1;
+		iter[i].dirty = iter[i].get = iter[i].clear = -1;
 	while (fgets(line, sizeof(line), stdin)) {
 		int it;
 		char what[64];
@@ -101,57 +125,78 @@ int main(int argc, char **argv)
 
 			snprintf(what, sizeof(what), "%.*s", (int)(p - w), w);
 			v = to_ns(p + 7);
-			if (!strcmp(what, "dirty memory"))
-				dirty[it - 1] = v;
-			else if (!strcmp(what, "get dirty log"))
-				get[it - 1] = v;
-			else if (!strcmp(what, "clear dirty log"))
-				clr[it - 1] = v;
+			if (!strcmp(what, "dirty memory")) {
+				iter[it - 1].dirty = v;
+			} else if (!strcmp(what, "get dirty log")) {
+				iter[it - 1].get = v;
+			} else if (!strcmp(what, "clear dirty log")) {
+				iter[it - 1].clear = v;
+				clear = true;
+			}
 			if (it > max_iter)
 				max_iter = it;
 		}
 	}
-	if (populate < 0 || enable < 0 || disable < 0 || max_iter == 0 ||
-	    (iterations >= 0 && max_iter != iterations)) {
+	if (populate < 0 || enable < 0 || disable < 0) {
 		fprintf(stderr, "dlpt_parse: error: incomplete dirty_log_perf_test output (%s): "
 			"the test did not finish; see its log\n",
 			populate < 0 ? "no populate time" : enable < 0 ? "no enable time" :
-			disable < 0 ? "no disable time" : "iterations missing");
+			"no disable time");
+		return EXIT_USAGE;
+	}
+	/* The iterations the test ran (it says how many), or as many as it printed. */
+	if (iterations > max_iter && iterations <= MAX_ITER)
+		max_iter = (int)iterations;
+
+	its = json_object_new_array();
+	skipped = json_object_new_array();
+	for (i = 0; i < max_iter; i++) {
+		const struct iteration *it = &iter[i];
+		const char *why = lacks(it, clear);
+		struct json_object *x;
+
+		if (why) {
+			fprintf(stderr, "dlpt_parse: warning: iteration %d of %d left out of the totals "
+				"and means: %s in the log\n", i + 1, max_iter, why);
+			json_object_array_add(skipped, json_object_new_int(i + 1));
+			continue;
+		}
+		x = json_object_new_object();
+		json_object_object_add(x, "dirty_memory_ns", json_object_new_int64(it->dirty));
+		json_object_object_add(x, "get_dirty_log_ns", json_object_new_int64(it->get));
+		if (clear)
+			json_object_object_add(x, "clear_dirty_log_ns", json_object_new_int64(it->clear));
+		json_object_array_add(its, x);
+		dsum += it->dirty;
+		gsum += it->get;
+		csum += clear ? it->clear : 0;
+		n++;
+	}
+	if (!n) {
+		fprintf(stderr, "dlpt_parse: error: incomplete dirty_log_perf_test output (%s): "
+			"the test did not finish; see its log\n",
+			max_iter ? "no iteration whole" : "no iteration");
+		json_object_put(its);
+		json_object_put(skipped);
 		return EXIT_USAGE;
 	}
 	o = json_object_new_object();
-	its = json_object_new_array();
 	json_object_object_add(o, "populate_ns", json_object_new_int64(populate));
 	json_object_object_add(o, "enable_dirty_logging_ns", json_object_new_int64(enable));
 	json_object_object_add(o, "disable_dirty_logging_ns", json_object_new_int64(disable));
-	json_object_object_add(o, "iterations", json_object_new_int(max_iter));
-	{
-		long long gsum = 0, csum = 0, dsum = 0;
-		int nclr = 0;
-
-		for (i = 0; i < max_iter; i++) {
-			struct json_object *x = json_object_new_object();
-
-			json_object_object_add(x, "dirty_memory_ns", json_object_new_int64(dirty[i]));
-			json_object_object_add(x, "get_dirty_log_ns", json_object_new_int64(get[i]));
-			if (clr[i] >= 0) {
-				json_object_object_add(x, "clear_dirty_log_ns", json_object_new_int64(clr[i]));
-				csum += clr[i];
-				nclr++;
-			}
-			json_object_array_add(its, x);
-			gsum += get[i];
-			dsum += dirty[i];
-		}
-		json_object_object_add(o, "get_dirty_log_total_ns", json_object_new_int64(gsum));
-		json_object_object_add(o, "get_dirty_log_avg_ns", json_object_new_int64(gsum / max_iter));
-		json_object_object_add(o, "dirty_memory_avg_ns", json_object_new_int64(dsum / max_iter));
-		if (nclr) {
-			json_object_object_add(o, "clear_dirty_log_total_ns", json_object_new_int64(csum));
-			json_object_object_add(o, "clear_dirty_log_avg_ns", json_object_new_int64(csum / nclr));
-		}
+	json_object_object_add(o, "iterations", json_object_new_int(n));
+	json_object_object_add(o, "get_dirty_log_total_ns", json_object_new_int64(gsum));
+	json_object_object_add(o, "get_dirty_log_avg_ns", json_object_new_int64(gsum / n));
+	json_object_object_add(o, "dirty_memory_avg_ns", json_object_new_int64(dsum / n));
+	if (clear) {
+		json_object_object_add(o, "clear_dirty_log_total_ns", json_object_new_int64(csum));
+		json_object_object_add(o, "clear_dirty_log_avg_ns", json_object_new_int64(csum / n));
 	}
 	json_object_object_add(o, "per_iteration", its);
+	if (json_object_array_length(skipped))
+		json_object_object_add(o, "iterations_skipped", skipped);
+	else
+		json_object_put(skipped);
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return EXIT_OK;

@@ -40,6 +40,7 @@
 
 #include "kvm_util.h"
 #include "../include/cli.h"
+#include "../include/monoclock.h"
 #include "median.h"
 #include "memstress.h"
 #include "test_util.h"
@@ -77,11 +78,6 @@ static uint64_t clock_ns(clockid_t clock)
 
 	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static uint64_t now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
 }
 
 static void stats_open(struct stats_fd *s, int fd)
@@ -140,7 +136,7 @@ static void vcpu_worker(struct memstress_vcpu_args *args)
 			    exit_reason_str(vcpu->run->exit_reason));
 		n = atomic_load(&passes[i]);
 		if (n < MAX_PASSES)
-			pass_end[i][n] = now_ns();
+			pass_end[i][n] = mono_ns();
 		atomic_store(&passes[i], n + 1);
 	}
 }
@@ -208,12 +204,12 @@ static void window_begin(struct window *w, const char *name)
 {
 	w->name = name;
 	w->k0 = kstats_read();
-	w->t0 = now_ns();
+	w->t0 = mono_ns();
 }
 
 static void window_end(struct window *w)
 {
-	w->t1 = now_ns();
+	w->t1 = mono_ns();
 	w->k1 = kstats_read();
 }
 
@@ -342,7 +338,7 @@ int main(int argc, char *argv[])
 	recs = calloc(nr_harvests, sizeof(*recs));
 	TEST_ASSERT(bitmaps[0] && recs, "out of memory");
 
-	start = now_ns();
+	start = mono_ns();
 	memstress_start_vcpu_threads(nr_vcpus, vcpu_worker);
 	wait_passes(1);		/* populated: every page was written once */
 	populated = kstats_read();
@@ -351,23 +347,23 @@ int main(int argc, char *argv[])
 	sleep_ms(window_ms);
 	window_end(&before);
 
-	t = now_ns();
+	t = mono_ns();
 	memstress_enable_dirty_logging(vm, 1);
-	enable_ns = now_ns() - t;
+	enable_ns = mono_ns() - t;
 
 	window_begin(&harvest, "harvest");
 	for (h = 0; h < nr_harvests; h++) {
 		sleep_ms(interval_ms);
-		recs[h].t = (now_ns() - harvest.t0) / 1e9;
-		t = now_ns();
+		recs[h].t = (mono_ns() - harvest.t0) / 1e9;
+		t = mono_ns();
 		kvm_vm_get_dirty_log(vm, MEMSTRESS_MEM_SLOT_INDEX, bitmaps[0]);
-		recs[h].get_ns = now_ns() - t;
+		recs[h].get_ns = mono_ns() - t;
 		recs[h].pages = count_bits(bitmaps[0], nbits);
 		if (manual) {
-			t = now_ns();
+			t = mono_ns();
 			kvm_vm_clear_dirty_log(vm, MEMSTRESS_MEM_SLOT_INDEX, bitmaps[0], 0,
 					       memstress_args.size / memstress_args.guest_page_size);
-			recs[h].clear_ns = now_ns() - t;
+			recs[h].clear_ns = mono_ns() - t;
 		}
 	}
 	window_end(&harvest);
@@ -378,7 +374,7 @@ int main(int argc, char *argv[])
 		t = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		memstress_disable_dirty_logging(vm, 1);
 		disable_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t;
-		disable_ns = now_ns() - after.t0;
+		disable_ns = mono_ns() - after.t0;
 		disabled = kstats_read();
 		after_first = after;
 		after_first.name = "after_first";

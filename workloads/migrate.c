@@ -19,6 +19,9 @@
  * at a known point whatever the guest's dirty rate; the destination then becomes the
  * source of the next one.
  *
+ * The QEMU instances, the guest's barriers and console, its splats: guestvm.c, shared with
+ * l2run.
+ *
  * Usage: migrate -K BZIMAGE -I INITRD -A ARGS [options] -- JOB [ARG...]
  *   -A ARGS    the guest kernel's parameters before the job's: guest_cmdline of
  *              scripts/lib.sh, which workloads/l2migrate passes
@@ -32,113 +35,47 @@
  *   -W MS      run before the first migration, and between two (default 1000)
  *   -a MS      the window after a migration ends (default 1000)
  *   -t SECS    give up after SECS (default 600): exit 124, a hang
+ *   --accel tcg  QEMU's TCG instead of KVM, to try it where there is no KVM to use
  * Prints one JSON document on stdout; progress on stderr. Exit (README.md, "Exit codes"):
- * 0; 1 stale pages; 2 usage; 3 QEMU, KVM or the guest failed (the work was not done); 124
- * the guest or QEMU hung (timeout(1)'s code, as l2run and testhost).
+ * 0; 1 stale pages; 2 usage; 3 QEMU, KVM or the guest failed (the work was not done: also
+ * a splat on the guest's console, or its job ending); 124 the guest or QEMU hung, or the
+ * guest reported a hang (timeout(1)'s code, as l2run and testhost).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
+#include "guestvm.h"
 #include "median.h"
-#include "qmpc.h"
 
 #define POLL_MS 20
 #define MAX_SAMPLES 100000
 #define MAX_EVENTS 1024
 
+enum { OPT_ACCEL = 256, OPT_CHECK };
+
 static struct {
-	const char *kernel, *initrd, *seq, *backing;
+	const char *kernel, *initrd, *kargs, *seq, *backing, *accel;
 	int rounds, mem_mib, cpus, ring, shadow_pages, bandwidth, warm_ms, after_ms, timeout_s;
-	char append[1024];
+	char *job;
 } opt = { .seq = "mc", .backing = "thp", .rounds = 2, .mem_mib = 512, .cpus = 1,
 	  .bandwidth = 1024, .warm_ms = 1000, .after_ms = 1000, .timeout_s = 600 };
 
-/* One QEMU instance: the guest runs in one at a time (two while it migrates). */
-struct vm {
-	char name[8];
-	pid_t pid;
-	bool expendable;	/* may exit: the destination of a cancelled migration */
-	int con, ctl;		/* its console (ttyS0) and control (ttyS1) sockets */
-	char conbuf[4096], ctlbuf[256];
-	size_t conlen, ctllen;
-	struct qmp qmp;
-};
-
-static char dir[64];
-static double t_zero;
 static struct { double t, mibps; } samples[MAX_SAMPLES];
 static int nsamples;
 static struct json_object *events;
 static bool guest_ready;
 static uint64_t guest_bad;	/* stale pages the dirtier found so far */
-static FILE *console_log;	/* every line of the guest's console, as it arrived */
-static char crash_line[256];	/* the first line of a guest oops, once one was seen */
-static double crash_end;	/* when to stop collecting the oops's lines and exit */
-static int crash_lines;		/* lines of the oops shown so far */
-static struct vm *vms[2];
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* The sockets and QEMU logs; kept when something went wrong. */
-static void rm_dir(void)
-{
-	char cmd[96];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd))
-		fprintf(stderr, "mmuscope: warning: migrate: could not remove %s\n", dir);
-}
-
-static void cleanup(void)
-{
-	for (int i = 0; i < 2; i++)
-		if (vms[i] && vms[i]->pid > 0) {
-			kill(vms[i]->pid, SIGKILL);
-			waitpid(vms[i]->pid, NULL, 0);
-			vms[i]->pid = 0;
-		}
-}
-
-static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "mmuscope: error: migrate: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	cleanup();
-	exit(status);
-}
 
 static void progress(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "mmuscope: migrate: [%6.1fs] ", now() - t_zero);
+	fprintf(stderr, "mmuscope: migrate: [%6.1fs] ", guestvm_now());
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -149,224 +86,19 @@ static void event(const char *what, int i)
 {
 	struct json_object *e = json_object_new_object();
 
-	json_object_object_add(e, "t", json_object_new_double(now() - t_zero));
+	json_object_object_add(e, "t", json_object_new_double(guestvm_now()));
 	json_object_object_add(e, "event", json_object_new_string(what));
 	json_object_object_add(e, "migration", json_object_new_int(i));
 	json_object_array_add(events, e);
 }
 
-/* The last line of a log, to put the cause in a one-line error (logs die with a test host). */
-static const char *log_tail(const char *path)
-{
-	static char last[1024];
-	char line[400];
-	FILE *f = fopen(path, "r");
-
-	snprintf(last, sizeof(last), "no log %s", path);
-	if (!f)
-		return last;
-	snprintf(last, sizeof(last), "its log %s is empty", path);
-	while (fgets(line, sizeof(line), f))
-		if (line[0] != '\n') {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(last, sizeof(last), "%s (last line of %s)", line, path);
-		}
-	fclose(f);
-	return last;
-}
-
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	for (int tries = 0; tries < 300; tries++) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd < 0)
-			die(EXIT_INFRA, "socket: %s", strerror(errno));
-		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-			return fd;
-		close(fd);
-		nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
-	}
-	die(EXIT_INFRA, "QEMU did not create %s within 30 s (its log: %s/qemu-*.log)", path, dir);
-}
-
-/*
- * Tell mmuprobe, when it runs us, what this QEMU is ($MMUPROBE_ROLES: "PID ROLE" lines):
- * the guest's first VM is the source, every QEMU started with -incoming a destination,
- * for the whole recording (one that later becomes a source keeps its first role).
- */
-static void note_role(pid_t pid, const char *role)
-{
-	const char *path = getenv("MMUPROBE_ROLES");
-	FILE *f;
-
-	if (!path || !(f = fopen(path, "a")))
-		return;
-	fprintf(f, "%d %s\n", (int)pid, role);
-	fclose(f);
-}
-
-static struct vm *vm_start(const char *name, bool incoming)
-{
-	struct vm *vm = calloc(1, sizeof(*vm));
-	char accel[96], memobj[160], con[128], ctl[128], qmp[128], log[96], memsz[16], smp[32];
-	const char *argv[48];
-	int n = 0;
-
-	if (!vm)
-		die(EXIT_INFRA, "out of memory");
-	snprintf(vm->name, sizeof(vm->name), "%s", name);
-	snprintf(accel, sizeof(accel), "kvm%s%.0d%s%.0lld", opt.ring ? ",dirty-ring-size=" : "",
-		 opt.ring, opt.shadow_pages ? ",kvm-shadow-mem=" : "", (long long)opt.shadow_pages * 4096);
-	snprintf(memobj, sizeof(memobj), "%s,id=ram,size=%dM%s",
-		 strcmp(opt.backing, "hugetlb") ? "memory-backend-ram" : "memory-backend-memfd",
-		 opt.mem_mib, strcmp(opt.backing, "hugetlb") ? "" : ",hugetlb=on,hugetlbsize=2M");
-	snprintf(memsz, sizeof(memsz), "%dM", opt.mem_mib);
-	/* One socket per vCPU, as workloads/l2run gives its guests. */
-	snprintf(smp, sizeof(smp), "%d,sockets=%d", opt.cpus, opt.cpus);
-	snprintf(con, sizeof(con), "socket,id=con,path=%s/con-%s.sock,server=on,wait=off", dir, name);
-	snprintf(ctl, sizeof(ctl), "socket,id=ctl,path=%s/ctl-%s.sock,server=on,wait=off", dir, name);
-	snprintf(qmp, sizeof(qmp), "unix:%s/qmp-%s.sock,server=on,wait=off", dir, name);
-	snprintf(log, sizeof(log), "%s/qemu-%s.log", dir, name);
-	argv[n++] = "qemu-system-x86_64";
-	argv[n++] = "-accel"; argv[n++] = accel;
-	argv[n++] = "-cpu"; argv[n++] = "host";
-	argv[n++] = "-m"; argv[n++] = memsz;
-	argv[n++] = "-smp"; argv[n++] = smp;
-	argv[n++] = "-object"; argv[n++] = memobj;
-	argv[n++] = "-machine"; argv[n++] = "memory-backend=ram";
-	argv[n++] = "-nographic"; argv[n++] = "-nodefaults"; argv[n++] = "-no-reboot";
-	argv[n++] = "-kernel"; argv[n++] = opt.kernel;
-	argv[n++] = "-initrd"; argv[n++] = opt.initrd;
-	argv[n++] = "-append"; argv[n++] = opt.append;
-	argv[n++] = "-chardev"; argv[n++] = con;
-	argv[n++] = "-serial"; argv[n++] = "chardev:con";
-	argv[n++] = "-chardev"; argv[n++] = ctl;
-	argv[n++] = "-serial"; argv[n++] = "chardev:ctl";
-	argv[n++] = "-qmp"; argv[n++] = qmp;
-	if (incoming) {
-		argv[n++] = "-incoming"; argv[n++] = "defer";
-	}
-	argv[n] = NULL;
-
-	vm->pid = fork();
-	if (vm->pid < 0)
-		die(EXIT_INFRA, "fork: %s", strerror(errno));
-	if (!vm->pid) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		/* "anon": 4K host pages under the guest, whatever THP's global setting. */
-		if (!strcmp(opt.backing, "anon"))
-			prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-		execvp(argv[0], (char **)argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	note_role(vm->pid, incoming ? "destination" : "source");
-	snprintf(qmp, sizeof(qmp), "%s/qmp-%s.sock", dir, name);
-	/*
-	 * QEMU creates its sockets once it has set the machine up, which on a loaded or
-	 * debug test host can take a while: wait as long as it lives, within -t.
-	 */
-	for (double t0 = now(); access(qmp, F_OK); ) {
-		int status;
-
-		if (waitpid(vm->pid, &status, WNOHANG) == vm->pid) {
-			vm->pid = 0;
-			die(EXIT_INFRA, "QEMU %s exited (status %d) before it opened QMP: %s", name,
-			    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), log_tail(log));
-		}
-		if (now() - t0 > opt.timeout_s) {
-			kill(vm->pid, SIGKILL);
-			die(124, "QEMU %s did not open QMP within %d s: %s", name, opt.timeout_s, log_tail(log));
-		}
-		nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
-	}
-	if (qmp_open(&vm->qmp, qmp, 30))
-		die(EXIT_INFRA, "QEMU %s: %s: %s", name, vm->qmp.err, log_tail(log));
-	snprintf(con, sizeof(con), "%s/con-%s.sock", dir, name);
-	snprintf(ctl, sizeof(ctl), "%s/ctl-%s.sock", dir, name);
-	vm->con = connect_unix(con);
-	vm->ctl = connect_unix(ctl);
-	vms[vms[0] ? 1 : 0] = vm;
-	return vm;
-}
-
-/* Ask an instance to quit, without waiting: pump() reaps it (it is expendable now). */
-static void vm_quit(struct vm *vm)
-{
-	vm->expendable = true;
-	if (vm->pid)
-		json_object_put(qmp_exec(&vm->qmp, "quit", NULL));
-}
-
-static void vm_stop(struct vm *vm)
-{
-	if (vm->pid) {
-		vm_quit(vm);
-		for (int i = 0; i < 50 && waitpid(vm->pid, NULL, WNOHANG) == 0; i++)
-			nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
-		if (waitpid(vm->pid, NULL, WNOHANG) == 0) {
-			kill(vm->pid, SIGKILL);
-			waitpid(vm->pid, NULL, 0);
-		}
-	}
-	qmp_close(&vm->qmp);
-	close(vm->con);
-	close(vm->ctl);
-	vms[vms[0] == vm ? 0 : 1] = NULL;
-	free(vm);
-}
-
-static void __attribute__((noreturn)) qmp_failed(struct vm *vm)
-{
-	die(EXIT_INFRA, "QEMU %s: %s (its log: %s/qemu-%s.log)", vm->name, vm->qmp.err, dir, vm->name);
-}
-
-static struct json_object *qmp_must(struct vm *vm, const char *cmd, const char *args)
-{
-	struct json_object *r = qmp_execf(&vm->qmp, cmd, args);
-
-	if (!r)
-		qmp_failed(vm);
-	return r;
-}
-
-/* A line from a guest's console or control channel. */
-static void guest_line(struct vm *vm, char *line, bool ctl)
+/* A line of the guest's console: the dirtier's. */
+static void guest_line(struct guestvm *vm, const char *line)
 {
 	double ms, mibps;
 	unsigned long long bad = 0;
 
-	if (console_log)
-		fprintf(console_log, "%.3f %s%s\n", now() - t_zero, ctl ? "ctl: " : "", line);
-	if (ctl) {
-		if (!strcmp(line, "mmuscope-guest-ready") && write(vm->ctl, "go\n", 3) != 3)
-			die(EXIT_INFRA, "cannot answer the guest's ready barrier: %s", strerror(errno));
-		return;
-	}
-	/*
-	 * An oops: show it (its first 60 lines) as it comes, and exit at its panic
-	 * (oops=panic) or after 3 s, with its first line as the error.
-	 */
-	if (!crash_end && (strstr(line, "Kernel panic") || strstr(line, "BUG:") || strstr(line, "Oops"))) {
-		snprintf(crash_line, sizeof(crash_line), "%s", line);
-		crash_end = now() + 3;
-	}
-	if (crash_end) {
-		if (crash_lines++ < 60)
-			fprintf(stderr, "mmuscope: migrate: guest: %s\n", line);
-		if (strstr(line, "Kernel panic"))
-			crash_end = now();
-		return;
-	}
+	(void)vm;
 	if (!strncmp(line, "dirtier-ready", 13)) {
 		guest_ready = true;
 		event("guest-ready", -1);
@@ -377,94 +109,10 @@ static void guest_line(struct vm *vm, char *line, bool ctl)
 		if (bad > guest_bad)
 			guest_bad = bad;
 		if (nsamples < MAX_SAMPLES) {
-			samples[nsamples].t = now() - t_zero;
+			samples[nsamples].t = guestvm_now();
 			samples[nsamples++].mibps = mibps;
 		}
 	}
-}
-
-static void drain(struct vm *vm, int fd, char *buf, size_t *len, size_t cap, bool ctl)
-{
-	ssize_t n;
-
-	while ((n = read(fd, buf + *len, cap - 1 - *len)) > 0) {
-		char *start = buf, *nl;
-
-		*len += n;
-		buf[*len] = '\0';
-		while ((nl = memchr(start, '\n', buf + *len - start))) {
-			*nl = '\0';
-			if (nl > start && nl[-1] == '\r')
-				nl[-1] = '\0';
-			guest_line(vm, start, ctl);
-			start = nl + 1;
-		}
-		*len -= start - buf;
-		memmove(buf, start, *len);
-		if (*len == cap - 1)	/* a line longer than the buffer: drop it */
-			*len = 0;
-	}
-}
-
-/* Read the guests' output for MS milliseconds; die if a QEMU died or time is up. */
-static void pump(int ms)
-{
-	double end = now() + ms / 1000.0;
-
-	for (;;) {
-		struct pollfd p[4];
-		struct vm *who[4];
-		int n = 0, left;
-
-		if (crash_end && now() >= crash_end)
-			die(EXIT_INFRA, "the workload guest crashed: %s (its console: %s/console.log)", crash_line, dir);
-		for (int i = 0; i < 2; i++) {
-			if (!vms[i])
-				continue;
-			if (vms[i]->pid && waitpid(vms[i]->pid, NULL, WNOHANG) == vms[i]->pid) {
-				vms[i]->pid = 0;
-				if (crash_end)	/* it panicked and quit: the oops is complete */
-					crash_end = now();
-				if (crash_end || vms[i]->expendable)
-					continue;
-				die(EXIT_INFRA, "QEMU %s exited (its log: %s/qemu-%s.log)", vms[i]->name, dir,
-				    vms[i]->name);
-			}
-			who[n] = vms[i];
-			p[n++] = (struct pollfd){ .fd = vms[i]->con, .events = POLLIN };
-			who[n] = vms[i];
-			p[n++] = (struct pollfd){ .fd = vms[i]->ctl, .events = POLLIN };
-		}
-		if (now() - t_zero > opt.timeout_s)
-			die(124, "the workload guest hung: no end after %d s (logs in %s)", opt.timeout_s, dir);
-		left = (int)(((crash_end ? crash_end : end) - now()) * 1000);
-		if (left <= 0 && !crash_end)
-			return;
-		if (left < 0)
-			left = 0;
-		if (poll(p, n, left) < 0 && errno != EINTR)
-			die(EXIT_INFRA, "poll: %s", strerror(errno));
-		for (int i = 0; i < n; i++) {
-			struct vm *vm = who[i];
-
-			if (!(p[i].revents & (POLLIN | POLLHUP)))
-				continue;
-			if (p[i].fd == vm->con)
-				drain(vm, vm->con, vm->conbuf, &vm->conlen, sizeof(vm->conbuf), false);
-			else
-				drain(vm, vm->ctl, vm->ctlbuf, &vm->ctllen, sizeof(vm->ctlbuf), true);
-		}
-	}
-}
-
-/* KVM's stats of the VM and the sum over its vCPUs, as one flat object. */
-static struct json_object *kvm_stats(struct vm *vm)
-{
-	struct json_object *s = qmp_kvm_stats(&vm->qmp, 1);
-
-	if (!s)
-		qmp_failed(vm);
-	return s;
 }
 
 static int64_t stat_of(struct json_object *s, const char *name)
@@ -531,40 +179,41 @@ static const char *member_str(struct json_object *o, const char *a)
 }
 
 /* One migration, cancelled or not; returns its record and updates *src. */
-static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int *nb)
+static struct json_object *migrate_once(struct guestvm **src, int i, bool cancel, int *nb)
 {
 	struct json_object *rec = json_object_new_object(), *info = NULL, *sb, *s0, *s1, *s2;
 	char args[256], uri[160], name[16];
-	struct vm *dst, *run;
+	struct guestvm *dst, *run;
 	double t_start, t_end, t_poll;
 	int64_t rounds = 0, bytes = 0;
 	bool asked = false;
 	const char *status = "";
 	uint64_t bad_before = guest_bad;
 
+	guestvm_phase("migration %d (%s)", i, cancel ? "to cancel" : "to complete");
 	snprintf(name, sizeof(name), "q%d", ++*nb);
-	dst = vm_start(name, true);
-	snprintf(uri, sizeof(uri), "{\"uri\": \"unix:%s/migrate-%d.sock\"}", dir, i);
-	json_object_put(qmp_must(dst, "migrate-incoming", uri));
+	dst = guestvm_start(name, true, "destination");
+	snprintf(uri, sizeof(uri), "{\"uri\": \"unix:%s/migrate-%d.sock\"}", guestvm_dir(), i);
+	json_object_put(guestvm_qmp(dst, "migrate-incoming", uri));
 	snprintf(args, sizeof(args), "{\"max-bandwidth\": %lld, \"downtime-limit\": 1}",
 		 (long long)opt.bandwidth << 20);
-	json_object_put(qmp_must(*src, "migrate-set-parameters", args));
+	json_object_put(guestvm_qmp(*src, "migrate-set-parameters", args));
 	/*
 	 * The window before, with the destination already started: nothing blocks while it
 	 * runs, so the guest's lines are stamped as they come.
 	 */
-	sb = kvm_stats(*src);
-	pump(opt.warm_ms);
-	s0 = kvm_stats(*src);
-	t_start = now() - t_zero;
+	sb = guestvm_stats(*src);
+	guestvm_pump(opt.warm_ms);
+	s0 = guestvm_stats(*src);
+	t_start = guestvm_now();
 	event(cancel ? "cancel-start" : "migrate-start", i);
-	json_object_put(qmp_must(*src, "migrate", uri));
+	json_object_put(guestvm_qmp(*src, "migrate", uri));
 	for (;;) {
 		int64_t sync;
 
-		t_poll = now();
+		t_poll = guestvm_now();
 		json_object_put(info);
-		info = qmp_must(*src, "query-migrate", NULL);
+		info = guestvm_qmp(*src, "query-migrate", NULL);
 		status = member_str(info, "status");
 		sync = member_int(info, "ram", "dirty-sync-count");
 		if (member_int(info, "ram", "transferred") >= 0)
@@ -580,34 +229,34 @@ static struct json_object *migrate_once(struct vm **src, int i, bool cancel, int
 			asked = true;
 			event(cancel ? "cancel" : "switch-over", i);
 			dst->expendable = cancel;
-			json_object_put(qmp_must(*src, cancel ? "migrate_cancel" : "migrate-set-parameters",
+			json_object_put(guestvm_qmp(*src, cancel ? "migrate_cancel" : "migrate-set-parameters",
 						 cancel ? NULL : "{\"downtime-limit\": 60000}"));
 		}
-		pump(POLL_MS - (int)((now() - t_poll) * 1000));
+		guestvm_pump(POLL_MS - (int)((guestvm_now() - t_poll) * 1000));
 	}
-	t_end = now() - t_zero;
+	t_end = guestvm_now();
 	event(status, i);
 	/* Right at the switch to "completed" QEMU may not have filled in its times yet. */
 	for (int k = 0; k < 10 && !strcmp(status, "completed") && member_int(info, "total-time", NULL) <= 0; k++) {
-		pump(POLL_MS);
+		guestvm_pump(POLL_MS);
 		json_object_put(info);
-		info = qmp_must(*src, "query-migrate", NULL);
+		info = guestvm_qmp(*src, "query-migrate", NULL);
 		status = member_str(info, "status");	/* it pointed into the old answer */
 	}
 	if (!strcmp(status, "failed"))
-		die(EXIT_INFRA, "migration %d failed: %s (logs in %s)", i, member_str(info, "error-desc"), dir);
+		guestvm_die(EXIT_INFRA, "migration %d failed: %s (logs in %s)", i, member_str(info, "error-desc"), guestvm_dir());
 	if (cancel != !strcmp(status, "cancelled"))
-		die(EXIT_INFRA, "migration %d ended %s, not %s as asked", i, status, cancel ? "cancelled" : "completed");
+		guestvm_die(EXIT_INFRA, "migration %d ended %s, not %s as asked", i, status, cancel ? "cancelled" : "completed");
 	/*
 	 * The instance the guest runs in now; the other one quits at once (its exit runs
 	 * during the window, as on a real host) and is reaped after the window.
 	 */
 	run = cancel ? *src : dst;
-	s1 = kvm_stats(run);
-	vm_quit(cancel ? dst : *src);
-	pump(opt.after_ms);
-	s2 = kvm_stats(run);
-	vm_stop(cancel ? dst : *src);
+	s1 = guestvm_stats(run);
+	guestvm_quit(cancel ? dst : *src);
+	guestvm_pump(opt.after_ms);
+	s2 = guestvm_stats(run);
+	guestvm_stop(cancel ? dst : *src);
 	*src = run;
 
 	json_object_object_add(rec, "i", json_object_new_int(i));
@@ -695,7 +344,7 @@ static int num(const char *s, char o)
 	long v = strtol(s, &end, 10);
 
 	if (*end || end == s || v < 0 || v > 1 << 30)
-		die(EXIT_USAGE, "-%c wants a number, got '%s'", o, s);
+		guestvm_die(EXIT_USAGE, "-%c wants a number, got '%s'", o, s);
 	return (int)v;
 }
 
@@ -704,7 +353,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: migrate -K BZIMAGE -I INITRD -A ARGS [-s SEQ] [-k ROUNDS] [-m MIB] [-c CPUS]\n"
 "               [-b anon|thp|hugetlb] [-R RING] [-S PAGES] [-B MIBPS] [-W MS] [-a MS] [-t SECS]\n"
-"               -- JOB [ARG...]\n"
+"               [--accel kvm|tcg] -- JOB [ARG...]\n"
 "The live-migration loop: the workload guest (BZIMAGE, INITRD, kernel parameters ARGS, then\n"
 "JOB as its job) under QEMU/KVM, migrated between two QEMUs over a unix socket; one JSON\n"
 "document per run on stdout (QEMU's, KVM's and the guest's numbers per migration).\n"
@@ -718,29 +367,38 @@ static void usage(FILE *f)
 "  -W MS       run before the first migration and between two (default 1000)\n"
 "  -a MS       the window after a migration ends (default 1000)\n"
 "  -t SECS     give up after SECS (default 600)\n"
+"  --accel tcg QEMU's TCG instead of KVM, to try it where there is no KVM to use (no\n"
+"              KVM stats; not with -S or -R)\n"
+"  --check     only check the command line (workloads/l2migrate, before looking for images)\n"
 "  -h, --help  this text\n"
+"The guest's console is watched for kernel splats (testhost/splat.c); its job (the\n"
+"dirtier) runs until the loop stops it.\n"
 "Exit: 0; 1 the guest found stale pages (writes lost across a migration: the kernel under\n"
-"test is broken); 2 usage; 3 QEMU, KVM or the guest failed; 124 the guest or QEMU hung.\n"
+"test is broken); 2 usage; 3 QEMU, KVM or the guest failed (a splat on its console, its job\n"
+"ended); 124 the guest or QEMU hung, or the guest reported a hang.\n"
 "Example (workloads/l2migrate passes -K, -I and -A):\n"
 "  workloads/l2migrate -s mcmc -m 512 -- /bin/dirtier -w 384\n");
 }
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "accel", required_argument, NULL, OPT_ACCEL }, { "check", no_argument, NULL, OPT_CHECK },
+		{ "help", no_argument, NULL, 'h' }, { 0 }
+	};
 	struct json_object *out, *migs, *sum, *params;
-	struct vm *src;
-	size_t len;
+	struct guestvm_run run = { .prog = "migrate", .on_console = guest_line };
+	struct guestvm *src;
 	int o, nb = 0;
-	const char *kargs = NULL;
-
-	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	bool check = false;
+	char mem[16], err[256];
 
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, ":K:I:A:s:k:m:c:b:R:S:B:W:a:t:h", longopts, NULL)) != -1) {
 		switch (o) {
 		case 'K': opt.kernel = optarg; break;
 		case 'I': opt.initrd = optarg; break;
-		case 'A': kargs = optarg; break;
+		case 'A': opt.kargs = optarg; break;
 		case 's': opt.seq = optarg; break;
 		case 'k': opt.rounds = num(optarg, o); break;
 		case 'm': opt.mem_mib = num(optarg, o); break;
@@ -752,49 +410,48 @@ int main(int argc, char **argv)
 		case 'W': opt.warm_ms = num(optarg, o); break;
 		case 'a': opt.after_ms = num(optarg, o); break;
 		case 't': opt.timeout_s = num(optarg, o); break;
+		case OPT_ACCEL: opt.accel = optarg; break;
+		case OPT_CHECK: check = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: return cli_bad_option("migrate", o, argv);
 		}
 	}
-	if (!opt.kernel || !opt.initrd || !kargs || optind >= argc)
-		return cli_usage_error("migrate", "-K, -I, -A and a JOB after -- are needed");
+	if (optind >= argc)
+		return cli_usage_error("migrate", "a JOB after -- is needed");
 	if (strspn(opt.seq, "mc") != strlen(opt.seq) || !*opt.seq)
-		die(EXIT_USAGE, "-s wants a sequence of m (completed) and c (cancelled), got '%s'", opt.seq);
-	if (strcmp(opt.backing, "anon") && strcmp(opt.backing, "thp") && strcmp(opt.backing, "hugetlb"))
-		die(EXIT_USAGE, "-b wants anon, thp or hugetlb, got '%s'", opt.backing);
-	if (access("/dev/kvm", R_OK | W_OK))
-		die(EXIT_INFRA, "no /dev/kvm: run the migration loop on a test host with KVM loaded");
-	len = (size_t)snprintf(opt.append, sizeof(opt.append), "%s --", kargs);
-	for (int i = optind; i < argc && len < sizeof(opt.append); i++)
-		len += (size_t)snprintf(opt.append + len, sizeof(opt.append) - len, " %s", argv[i]);
-	if (len >= sizeof(opt.append))
-		die(EXIT_USAGE, "the job's command line is too long");
-	snprintf(dir, sizeof(dir), "/tmp/migrate.XXXXXX");
-	if (!mkdtemp(dir))
-		die(EXIT_INFRA, "mkdtemp: %s", strerror(errno));
-	signal(SIGPIPE, SIG_IGN);
-	{
-		char path[96];
-
-		snprintf(path, sizeof(path), "%s/console.log", dir);
-		console_log = fopen(path, "w");
-		if (console_log)
-			setvbuf(console_log, NULL, _IOLBF, 0);
-	}
+		guestvm_die(EXIT_USAGE, "-s wants a sequence of m (completed) and c (cancelled), got '%s'", opt.seq);
+	opt.job = guestvm_join(argv + optind, argc - optind);
+	if (!opt.job)
+		guestvm_die(EXIT_INFRA, "out of memory");
+	snprintf(mem, sizeof(mem), "%d", opt.mem_mib);
+	run.conf = (struct guestvm_conf){
+		.accel = opt.accel, .kernel = opt.kernel, .initrd = opt.initrd, .kargs = opt.kargs,
+		.job = opt.job, .mem = mem, .cpus = opt.cpus, .backing = opt.backing,
+		.shadow_pages = opt.shadow_pages, .dirty_ring = opt.ring,
+	};
+	run.timeout_s = opt.timeout_s;
+	if (guestvm_check(&run.conf, err, sizeof(err)))
+		return cli_usage_error("migrate", "%s", err);
+	if (check)
+		return EXIT_OK;
+	if (!opt.kernel || !opt.initrd || !opt.kargs)
+		return cli_usage_error("migrate", "-K, -I and -A are needed (workloads/l2migrate passes them)");
+	guestvm_init(&run);
 	events = json_object_new_array();
 	migs = json_object_new_array();
-	t_zero = now();
 
-	src = vm_start("q0", false);
+	src = guestvm_start("q0", false, "source");
 	progress("guest booting (%d MiB %s, %d vCPU%s%s), job: %s", opt.mem_mib, opt.backing, opt.cpus,
-		 opt.cpus > 1 ? "s" : "", opt.ring ? ", dirty ring" : "", opt.append);
+		 opt.cpus > 1 ? "s" : "", opt.ring ? ", dirty ring" : "", opt.job);
+	if (guestvm_wait_barrier(src) == GUESTVM_CTL_READY)
+		guestvm_go(src);
+	guestvm_phase("starting %s", opt.job);
 	while (!guest_ready)
-		pump(100);
+		guestvm_pump(100);
 	progress("guest ready; %zu migrations: %s", strlen(opt.seq), opt.seq);
 	for (int i = 0; opt.seq[i]; i++)
 		json_object_array_add(migs, migrate_once(&src, i, opt.seq[i] == 'c', &nb));
-	vm_stop(src);
-	rm_dir();
+	guestvm_finish();
 
 	params = json_object_new_object();
 	json_object_object_add(params, "sequence", json_object_new_string(opt.seq));
@@ -806,7 +463,7 @@ int main(int argc, char **argv)
 	json_object_object_add(params, "shadow_pages", json_object_new_int(opt.shadow_pages));
 	json_object_object_add(params, "bandwidth_mibps", json_object_new_int(opt.bandwidth));
 	json_object_object_add(params, "after_ms", json_object_new_int(opt.after_ms));
-	json_object_object_add(params, "job", json_object_new_string(strstr(opt.append, "-- ") + 3));
+	json_object_object_add(params, "job", json_object_new_string(opt.job));
 
 	sum = json_object_new_object();
 	json_object_object_add(sum, "migrations", json_object_new_int((int)strlen(opt.seq)));

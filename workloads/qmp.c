@@ -3,8 +3,9 @@
  * qmp: issue one QMP command to a running QEMU and print what it returned.
  *
  * A VM's KVM ioctls (KVM_GET_STATS_FD, KVM_SET_NR_MMU_PAGES) only work from the process
- * that owns it, so KVM's stats of a QEMU guest are read through QEMU: query-stats. The
- * shell-driven workloads (l2run) use this; workloads/migrate links qmpc.c itself.
+ * that owns it, so KVM's stats of a QEMU guest are read through QEMU: query-stats. This is
+ * the client for a shell and for people; the programs that boot the workload guest (l2run,
+ * migrate: guestvm.c) link qmpc.c themselves.
  *
  * Usage: qmp [-w SECS] SOCKET COMMAND [ARGUMENTS-JSON]
  *        qmp [-w SECS] -k [-d BEFORE] SOCKET
@@ -26,17 +27,14 @@
 /* AFTER's stats minus BEFORE's (a stat BEFORE lacks counts from 0), in place. */
 static int subtract(struct json_object *after, const char *before_path)
 {
-	struct json_object *before = json_object_from_file(before_path), *v;
+	struct json_object *before = json_object_from_file(before_path);
 
 	if (!before || !json_object_is_type(before, json_type_object)) {
 		fprintf(stderr, "qmp: error: %s is not the JSON object of an earlier 'qmp -k'\n", before_path);
 		json_object_put(before);
 		return -1;
 	}
-	json_object_object_foreach(after, name, val) {
-		if (json_object_object_get_ex(before, name, &v))
-			json_object_set_int64(val, json_object_get_int64(val) - json_object_get_int64(v));
-	}
+	qmp_stats_subtract(after, before);
 	json_object_put(before);
 	return 0;
 }

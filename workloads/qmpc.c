@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A minimal QMP client: see qmpc.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +86,8 @@ int qmp_open(struct qmp *q, const char *path, int wait_secs)
 	/* A QEMU that stopped answering must not hang the workload forever. */
 	setsockopt(q->fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 60 },
 		   sizeof(struct timeval));
-	q->in = fdopen(dup(q->fd), "r");
+	/* close-on-exec as q->fd: a QEMU started later must not hold this one's QMP */
+	q->in = fdopen(fcntl(q->fd, F_DUPFD_CLOEXEC, 0), "r");
 	if (!q->in)
 		return fail(q, "fdopen: %s", strerror(errno));
 	r = qmp_read(q);	/* the greeting */
@@ -207,4 +209,14 @@ struct json_object *qmp_kvm_stats(struct qmp *q, int vcpus)
 		json_object_put(r);
 	}
 	return sum;
+}
+
+void qmp_stats_subtract(struct json_object *after, struct json_object *before)
+{
+	struct json_object *v;
+
+	json_object_object_foreach(after, name, val) {
+		if (json_object_object_get_ex(before, name, &v))
+			json_object_set_int64(val, json_object_get_int64(val) - json_object_get_int64(v));
+	}
 }

@@ -37,4 +37,10 @@ struct json_object *qmp_execf(struct qmp *q, const char *cmd, const char *args_j
  */
 struct json_object *qmp_kvm_stats(struct qmp *q, int vcpus);
 
+/*
+ * AFTER's stats minus BEFORE's (both qmp_kvm_stats() objects), in place: what a stretch
+ * of time added; a stat BEFORE lacks counts from 0.
+ */
+void qmp_stats_subtract(struct json_object *after, struct json_object *before);
+
 #endif

@@ -73,6 +73,7 @@
 #include "ucall_common.h"
 
 #include "mmuscope_tests.h"
+#include "../../include/monoclock.h"
 
 #define TEST_SLOT		1
 #define DUMMY_SLOT		2
@@ -222,14 +223,6 @@ static void guest_code(uint64_t id)
 	}
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 static void *vcpu_thread_main(void *arg)
 {
 	struct vcpu_thread *t = arg;
@@ -276,13 +269,13 @@ static void wait_vcpu_done(struct vcpu_thread *t, uint64_t round)
 
 static void wait_guest_flag(uint64_t *flag, uint64_t round, const char *what)
 {
-	uint64_t start = now_ns();
+	uint64_t start = mono_ns();
 	unsigned long spins = 0;
 
 	while (READ_ONCE(*flag) != round) {
 		if (++spins % 1024)
 			continue;
-		TEST_ASSERT(now_ns() - start < WAIT_TIMEOUT_S * NSEC_PER_SEC,
+		TEST_ASSERT(mono_ns() - start < WAIT_TIMEOUT_S * NSEC_PER_SEC,
 			    "round %lu: %s did not happen within %d s", (unsigned long)round,
 			    what, WAIT_TIMEOUT_S);
 		sched_yield();
@@ -531,12 +524,12 @@ int main(int argc, char *argv[])
 	}
 	pthread_barrier_wait(&start_barrier);
 
-	start = now_ns();
+	start = mono_ns();
 	for (r = 1;; r++) {
 		uint64_t span, delay, c0, c1, t0, clear_ns, seen, pages_2m;
 		bool shadowed_in, written_in;
 
-		if (p.rounds ? r > p.rounds : now_ns() - start >= p.seconds * NSEC_PER_SEC)
+		if (p.rounds ? r > p.rounds : mono_ns() - start >= p.seconds * NSEC_PER_SEC)
 			break;
 
 		/* Both vCPUs are parked in userspace: reset R and g. */
@@ -565,14 +558,14 @@ int main(int argc, char *argv[])
 		WRITE_ONCE(hs->logging_on, r);
 		wait_guest_flag(&hs->logging_ack, r, "vCPU1's write to g after logging was turned on");
 
-		t0 = now_ns();
+		t0 = mono_ns();
 		c0 = rdtsc();
 		WRITE_ONCE(hs->go, r);
 		kvm_vm_clear_dirty_log(vm, TEST_SLOT, bitmap, 0, npages);
 		c1 = rdtsc();
 		shadowed_in = READ_ONCE(hs->shadowed) == r;
 		written_in = READ_ONCE(hs->written) == r;
-		clear_ns = now_ns() - t0;
+		clear_ns = mono_ns() - t0;
 
 		wait_vcpu_done(&vcpu_threads[0], r);
 		wait_vcpu_done(&vcpu_threads[1], r);
@@ -613,7 +606,7 @@ int main(int argc, char *argv[])
 	}
 
 	pr_info("%lu rounds in %.1f s, no stale translation: vCPU0 shadowed g before the CLEAR ioctl returned in %lu, vCPU1 rewrote the PTE before it returned in %lu (the interleaving the bug needs)\n",
-		(unsigned long)r, (now_ns() - start) / 1e9, (unsigned long)shadowed_inside,
+		(unsigned long)r, (mono_ns() - start) / 1e9, (unsigned long)shadowed_inside,
 		(unsigned long)written_inside);
 	if (r)
 		pr_info("CLEAR_DIRTY_LOG of %lu pages: mean %lu us, max %lu us (%lu cycles, moving mean); vCPU0's shadowing read: mean %lu cycles\n",

@@ -4,7 +4,7 @@
 # runs it for the mmuscope/*_test lines of testhost/selftests.list.
 MMUSCOPE_TESTS ?= $(error MMUSCOPE_TESTS is not set)
 
-$(OUTPUT)/mmuscope/%_test: $(MMUSCOPE_TESTS)/%_test.c $(LIBKVM_OBJS)
+$(OUTPUT)/mmuscope/%_test: $(MMUSCOPE_TESTS)/%_test.c $(MMUSCOPE_TESTS)/../../include/monoclock.h $(LIBKVM_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Wextra -Wno-sign-compare -Wno-unused-parameter -Wno-type-limits $(CPPFLAGS) $(LDFLAGS) \
 		$(TARGET_ARCH) $< $(LIBKVM_OBJS) $(LDLIBS) -o $@

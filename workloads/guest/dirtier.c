@@ -36,17 +36,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "monoclock.h"
 
 #define PAGE 4096ul
 #define CHUNK 64ul	/* pages written between two looks at the clock */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static unsigned long arg(const char *s, char opt)
 {
@@ -120,10 +113,10 @@ int main(int argc, char **argv)
 		budget_ns = CHUNK * PAGE * 1000000000ull / (rate * 1024 * 1024);
 	printf("dirtier-ready %lu\n", wss);
 	fflush(stdout);
-	t0 = tlast = now_ns();
+	t0 = tlast = mono_ns();
 	tend = secs ? t0 + secs * 1000000000ull : UINT64_MAX;
 	for (;;) {
-		uint64_t t, next = now_ns() + budget_ns;
+		uint64_t t, next = mono_ns() + budget_ns;
 
 		for (unsigned long i = 0; i < CHUNK; i++) {
 			volatile uint64_t *word = &mem[pos * (PAGE / sizeof(*mem))];
@@ -141,10 +134,10 @@ int main(int argc, char **argv)
 			}
 		}
 		done += CHUNK;
-		t = now_ns();
+		t = mono_ns();
 		if (rate && t < next) {
 			nanosleep(&(struct timespec){ 0, (long)(next - t) }, NULL);
-			t = now_ns();
+			t = mono_ns();
 		}
 		if (t - tlast >= period * 1000000ull) {
 			printf("dirtier %.1f %.2f %llu\n", (t - t0) / 1e6,

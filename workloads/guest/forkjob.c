@@ -31,14 +31,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#include "monoclock.h"
 
 static void die(const char *what)
 {
@@ -124,7 +117,7 @@ int main(int argc, char **argv)
 
 	hot = map_region(hot_pages, stride);
 	touch(hot, hot_pages, stride);
-	t0 = now_ns();
+	t0 = mono_ns();
 	while (started < procs || running) {
 		if (started < procs && running < parallel) {
 			pid_t pid = fork();
@@ -137,9 +130,9 @@ int main(int argc, char **argv)
 			}
 			started++;
 			running++;
-			t = now_ns();
+			t = mono_ns();
 			touch(hot, hot_pages, stride);
-			hot_ns += now_ns() - t;
+			hot_ns += mono_ns() - t;
 			hot_passes++;
 			continue;
 		}
@@ -155,7 +148,7 @@ int main(int argc, char **argv)
 			running--;
 		}
 	}
-	t = now_ns() - t0;
+	t = mono_ns() - t0;
 	printf("{\"procs\": %lu, \"parallel\": %lu, \"child_pages\": %lu, \"hot_pages\": %lu, "
 	       "\"stride\": %lu, \"seconds\": %.6f, \"hot_pass_ns_mean\": %.0f, \"procs_per_s\": %.2f}\n",
 	       procs, parallel, child_pages, hot_pages, stride, t / 1e9,

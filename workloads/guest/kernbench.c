@@ -36,6 +36,7 @@
 
 #include "../median.h"
 #include "cli.h"
+#include "monoclock.h"
 
 #define MAX_RUNS 64
 
@@ -47,14 +48,6 @@ struct run {
 static double tv(struct timeval t)
 {
 	return t.tv_sec + t.tv_usec / 1e6;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Run ARGV, wait, return its exit status (-1: it could not run). */
@@ -197,11 +190,11 @@ int main(int argc, char **argv)
 		return EXIT_INFRA;
 	}
 	if (list) {
-		double t0 = now();
+		double t0 = mono_secs();
 
 		if (prefetch(list, &pf_files, &pf_bytes))
 			return EXIT_INFRA;
-		pf_s = now() - t0;
+		pf_s = mono_secs() - t0;
 		fprintf(stderr, "kernbench: prefetched %d files, %.1f MiB in %.2f s\n", pf_files,
 			pf_bytes / (1 << 20), pf_s);
 	}
@@ -228,9 +221,9 @@ int main(int argc, char **argv)
 			return EXIT_INFRA;
 		}
 		getrusage(RUSAGE_CHILDREN, &before);
-		t0 = now();
+		t0 = mono_secs();
 		rc = run_cmd(build, 0);
-		t1 = now();
+		t1 = mono_secs();
 		getrusage(RUSAGE_CHILDREN, &after);
 		if (rc) {
 			fprintf(stderr, "kernbench: the build failed (exit %d) in %s\n", rc, dir);
