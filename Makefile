@@ -66,7 +66,8 @@ help:
 	'  selftests-debug  the subset on the debug build of both kernels (MODE)' \
 	'  stress           the rmap stress for SECS seconds (VARIANT, CONFIG, MODE)' \
 	'The bench:' \
-	'  bench            both kernels, PROFILE'"'"'s workloads, compare, report (HOST=local: here)' \
+	'  bench            both kernels, PROFILE'"'"'s workloads, compare, report (HOST=local: here;' \
+	'                   TARGET=ssh://user@machine[:port] [ROUNDS=n]: a real machine, kexec, ci/remote)' \
 	'  compare          BASE=results/<run>/<kernel> NEW=...: any two result sets' \
 	'  bisect           METRIC=... WORKLOAD=... [MODE] [PROFILE] [STRATEGY=auto|linear|bisect]' \
 	'                   [REPS]: the patch of the series that moves METRIC (ci/bisect)' \
@@ -95,10 +96,10 @@ TESTHOST := $(OUTPUT)/bin/testhost
 BPF_TOOLS := mmuprobe
 # mmuprobe's parts apart from its command line (loader/mmuprobe.c): what the kernel allows,
 # each metric's tier, reading the maps, the document, the workload; and the shared helpers.
-LOADER_OBJS := caps tiers maps report supervise ksyms hist zapreason
+LOADER_OBJS := caps tiers maps report sptrace supervise ksyms hist zapreason
 # ... those that include the skeleton (skel->progs, skel->maps)
-SKEL_USERS := tiers maps report
-ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/bisect_report $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
+SKEL_USERS := tiers maps report sptrace
+ANALYSIS := $(OUTPUT)/bin/compare $(OUTPUT)/bin/plot $(OUTPUT)/bin/report_html $(OUTPUT)/bin/bisect_report $(OUTPUT)/bin/spsim $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse
 WORKLOAD_TOOLS := $(OUTPUT)/bin/qmp $(OUTPUT)/bin/l2run $(OUTPUT)/bin/migrate
 GUEST_PROGS := $(OUTPUT)/guest/forkjob $(OUTPUT)/guest/dirtier $(OUTPUT)/guest/kernbench $(OUTPUT)/guest/fio-json
 # (insns: the TCG plugin and its marker, last section, for `testhost --insns` and the tests)
@@ -210,6 +211,12 @@ $(OUTPUT)/bin/bisect_report: $(OUTPUT)/obj/analysis/bisect_report.o $(OUTPUT)/ob
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -lgsl -lgslcblas -lm -o $@
 
+# spsim: a run's shadow-page lookups (a trace the probes record) replayed under FIFO, CLOCK,
+# LRU and Belady's MIN, beside the traced kernel's own recycles.
+$(OUTPUT)/bin/spsim: $(OUTPUT)/obj/analysis/spsim.o $(OUTPUT)/obj/analysis/spsimlogic.o $(LIB) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljson-c -o $@
+
 # --- workloads' parsers -----------------------------------------------------------------------
 $(OUTPUT)/bin/dlpt_parse $(OUTPUT)/bin/json_parse $(OUTPUT)/bin/perfstat_parse: $(OUTPUT)/bin/%: workloads/%.c $(SHARED_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
@@ -301,7 +308,7 @@ stress: $(TESTHOST) kernel tools guest
 
 # --- tests ----------------------------------------------------------------------------------
 UNIT_TESTS := $(OUTPUT)/bin/test_splat $(OUTPUT)/bin/test_loader $(OUTPUT)/bin/test_stats $(OUTPUT)/bin/test_metricpath $(OUTPUT)/bin/test_metricsconf \
-	$(OUTPUT)/bin/test_bisect $(OUTPUT)/bin/test_atomicfile $(OUTPUT)/bin/test_guestvm
+	$(OUTPUT)/bin/test_bisect $(OUTPUT)/bin/test_atomicfile $(OUTPUT)/bin/test_guestvm $(OUTPUT)/bin/test_spsim
 TEST_PROGS := $(OUTPUT)/bin/dirtylog_vmm
 
 $(OUTPUT)/obj/tests/%.o: tests/unit/%.c | $(OUTPUT)/obj/tests
@@ -327,7 +334,7 @@ $(OUTPUT)/bin/test_loader: $(OUTPUT)/obj/tests/test_loader.o $(OUTPUT)/obj/loade
 
 $(OUTPUT)/obj/tests/test_loader.o: CFLAGS += -Iloader
 $(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/tests/test_metricpath.o $(OUTPUT)/obj/tests/test_metricsconf.o \
-		$(OUTPUT)/obj/tests/test_bisect.o: CFLAGS += -Ianalysis
+		$(OUTPUT)/obj/tests/test_bisect.o $(OUTPUT)/obj/tests/test_spsim.o: CFLAGS += -Ianalysis
 
 $(OUTPUT)/bin/test_stats: $(OUTPUT)/obj/tests/test_stats.o $(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
@@ -346,6 +353,10 @@ $(OUTPUT)/bin/test_bisect: $(OUTPUT)/obj/tests/test_bisect.o $(OUTPUT)/obj/analy
 		$(OUTPUT)/obj/analysis/stats.o | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -lgsl -lgslcblas -lm -o $@
+
+$(OUTPUT)/bin/test_spsim: $(OUTPUT)/obj/tests/test_spsim.o $(OUTPUT)/obj/analysis/spsimlogic.o | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lcmocka -o $@
 
 $(OUTPUT)/bin/test_atomicfile: $(OUTPUT)/obj/tests/test_atomicfile.o $(LIB) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
@@ -371,7 +382,15 @@ PROFILE ?= ci
 # HOST=local: this machine is the test host, booted into the kernel under test.
 # The baseline bench kernel first: the probes' vmlinux.h comes from it (tools would build it
 # anyway; this keeps the log in the order things happen).
-ifeq ($(HOST),local)
+# TARGET=ssh://user@machine[:port]: a real test machine, kexec'd into each kernel (ci/remote).
+ifneq ($(TARGET),)
+bench: deps
+	$(Q)kernel-patches/build-kernel baseline bench
+	$(Q)$(MAKE) --no-print-directory tools guest
+	$(Q)kernel-patches/build-kernel patched bench
+	$(Q)testhost/build-selftests baseline bench
+	$(Q)ci/remote $(if $(ROUNDS),--rounds $(ROUNDS)) $(TARGET) $(PROFILE)
+else ifeq ($(HOST),local)
 bench: deps
 	$(Q)kernel-patches/build-kernel baseline bench
 	$(Q)$(MAKE) --no-print-directory tools guest
@@ -389,13 +408,14 @@ endif
 
 # Which patch of the series moves a metric (ci/bisect): the kernel at each prefix of the
 # series, WORKLOAD of PROFILE in MODE on each, the metric per prefix and the patch named.
-#   make bisect METRIC=dlpt_insns_kvm WORKLOAD=dlpt-get MODE=shadow [PROFILE=ci] [STRATEGY=auto] [REPS=n]
+#   make bisect METRIC=dlpt_insns_kvm WORKLOAD=dlpt-get MODE=shadow [PROFILE=ci] [STRATEGY=auto] [REPS=n] [INSNS=0]
 bisect: deps
-	$(Q)test -n "$(METRIC)" -a -n "$(WORKLOAD)" || { echo "usage: make bisect METRIC=name WORKLOAD=name [MODE=shadow] [PROFILE=ci] [STRATEGY=linear|bisect|auto] [REPS=n]" >&2; exit 2; }
+	$(Q)test -n "$(METRIC)" -a -n "$(WORKLOAD)" || { echo "usage: make bisect METRIC=name WORKLOAD=name [MODE=shadow] [PROFILE=ci] [STRATEGY=linear|bisect|auto] [REPS=n] [INSNS=0]" >&2; exit 2; }
 	$(Q)$(MAKE) --no-print-directory tools guest
 	$(Q)kernel-patches/build-kernel baseline bench
 	$(Q)testhost/build-selftests baseline bench
-	$(Q)$(if $(REPS),BISECT_REPS=$(REPS)) ci/bisect --strategy $(or $(STRATEGY),auto) $(METRIC) $(WORKLOAD) $(MODE) $(PROFILE)
+	$(Q)$(if $(REPS),BISECT_REPS=$(REPS)) ci/bisect --strategy $(or $(STRATEGY),auto) $(if $(filter 0,$(INSNS)),--no-insns) \
+		$(METRIC) $(WORKLOAD) $(MODE) $(PROFILE)
 
 # Any two result sets: make compare BASE=results/<run>/baseline NEW=results/<run2>/patched
 compare: $(OUTPUT)/bin/compare

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "cli.h"
 #include "bisectlogic.h"
 #include "metricsconf.h"
 #include "reps.h"
@@ -626,17 +627,15 @@ static void print_report(FILE *f, const struct ctx *x)
 }
 
 /* The report on stdout (unless quiet) and, with file, atomically there. */
-static int write_report(const char *file, const struct ctx *x, bool quiet)
+/* file written whole by print, atomically, or a one-line error: 0 or -1. */
+static int write_atomically(const char *file, void (*print)(FILE *, const struct ctx *),
+			    const struct ctx *x)
 {
 	struct atomic_file af;
 
-	if (!quiet)
-		print_report(stdout, x);
-	if (!file)
-		return 0;
 	if (atomic_open(&af, file))
 		goto fail;
-	print_report(af.f, x);
+	print(af.f, x);
 	if (atomic_commit(&af))
 		goto fail;
 	return 0;
@@ -645,17 +644,19 @@ fail:
 	return -1;
 }
 
-/* One row per measured prefix, atomically; nan where there is no value. */
-static int write_tsv(const char *file, const struct ctx *x)
+static int write_report(const char *file, const struct ctx *x, bool quiet)
+{
+	if (!quiet)
+		print_report(stdout, x);
+	return file ? write_atomically(file, print_report, x) : 0;
+}
+
+/* One row per measured prefix; nan where there is no value. */
+static void print_tsv(FILE *f, const struct ctx *x)
 {
 	const struct bisect *b = &x->b;
-	struct atomic_file af;
 	char name[1200];
-	FILE *f;
 
-	if (atomic_open(&af, file))
-		goto fail;
-	f = af.f;
 	fprintf(f, "# prefix\tpatch\tn\tmean\tsd\tci_lo\tci_hi\tratio\tlo\thi\tstep_ratio\tstep_lo"
 		"\tstep_hi\tclass\n");
 	for (int k = 0; k <= b->n; k++) {
@@ -672,12 +673,6 @@ static int write_tsv(const char *file, const struct ctx *x)
 			p->vs_base.lo, p->vs_base.hi, p->step.ratio, p->step.lo, p->step.hi,
 			class_tsv(k, p->vs_base.cls));
 	}
-	if (atomic_commit(&af))
-		goto fail;
-	return 0;
-fail:
-	error("cannot write %s: %s", file, strerror(errno));
-	return -1;
 }
 
 /* s as a gnuplot single-quoted string: '' for a quote, no newline. */
@@ -886,8 +881,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "; the bisection assumes one transition\n");
 		rc = x.next.kind == BN_UNDECIDED ? 1 : 0;
 	}
-	if (write_report(report, &x, next_only) || (tsv && write_tsv(tsv, &x)))
-		rc = 2;
+	if (write_report(report, &x, next_only) || (tsv && write_atomically(tsv, print_tsv, &x)))
+		rc = EXIT_INFRA;	/* an output that cannot be written (README, "Exit codes") */
 	else if (plot)
 		write_plot(plot, &x);
 	free(x.b.p);

@@ -201,6 +201,14 @@ struct {
 	__uint(max_entries, RINGBUF_SIZE);
 } events SEC(".maps");
 
+/* --sp-trace: its records (the loader sizes it, and sets sp_trace, when asked for them). */
+const volatile bool sp_trace = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} sp_events SEC(".maps");
+
 static __always_inline void drop(__u32 why)
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &why);
@@ -527,6 +535,48 @@ int ioctl_exit_tp(struct trace_event_raw_sys_exit *ctx)
 	return ioctl_end(ctx->ret);
 }
 
+/* ---- --sp-trace: the string of shadow-page lookups and zaps ----------------------------- */
+
+static __always_inline void sp_emit(struct kvm_mmu_page *sp, __u32 tgid, __u8 op, __s32 stackid)
+{
+	struct mmuprobe_sp_event *e = bpf_ringbuf_reserve(&sp_events, sizeof(*e), 0);
+
+	if (!e) {
+		drop(DROP_SP_RINGBUF);
+		return;
+	}
+	e->gfn = BPF_CORE_READ(sp, gfn);
+	e->role = BPF_CORE_READ(sp, role.word);
+	e->gen = BPF_CORE_READ(sp, mmu_valid_gen);
+	e->tgid = tgid;
+	e->stackid = stackid;
+	e->op = op;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int handle_get_page(struct kvm_mmu_page *sp, bool created)
+{
+	__u32 tgid = cur_tgid();
+
+	if (!sp_trace || !sp || !wanted(tgid))
+		return 0;
+	sp_emit(sp, tgid, created ? 'C' : 'G', -1);
+	return 0;
+}
+
+SEC("tp_btf/kvm_mmu_get_page")
+int BPF_PROG(sp_get_btf, struct kvm_mmu_page *sp, bool created)
+{
+	return handle_get_page(sp, created);
+}
+
+SEC("raw_tp/kvm_mmu_get_page")
+int BPF_PROG(sp_get_raw, struct kvm_mmu_page *sp, bool created)
+{
+	return handle_get_page(sp, created);
+}
+
 /* ---- shadow-page zaps, by stack (the reason) and kind ----------------------------- */
 
 static __always_inline int handle_zap(void *ctx, struct kvm_mmu_page *sp)
@@ -547,6 +597,8 @@ static __always_inline int handle_zap(void *ctx, struct kvm_mmu_page *sp)
 	key.stackid = bpf_get_stackid(ctx, &stacks, 0);
 	if (key.stackid < 0)
 		drop(DROP_STACK);
+	if (sp_trace)
+		sp_emit(sp, key.tgid, 'Z', key.stackid);
 	vm = vm_get(key.tgid);
 	if (vm)
 		__sync_fetch_and_add(&vm->zapped, 1);

@@ -122,6 +122,21 @@ struct mmuprobe_event {
 	__s32 ret;
 };
 
+/*
+ * --sp-trace: one record per shadow-page lookup (kvmmmu:kvm_mmu_get_page: found or created)
+ * and per zap (kvmmmu:kvm_mmu_prepare_zap_page, with its stack: the loader tells recycling
+ * from the other reasons), on their own ring buffer, for analysis/spsim.
+ */
+struct mmuprobe_sp_event {
+	__u64 gfn;
+	__u32 role;		/* kvm_mmu_page_role.word */
+	__u32 tgid;
+	__s32 stackid;		/* a zap's stack; -1 for a lookup */
+	__u8 op;		/* 'G' found, 'C' created, 'Z' zapped */
+	__u8 gen;		/* the page's mmu_valid_gen: a fast zap-all makes every page obsolete */
+	__u16 pad;
+};
+
 /* Things the BPF side could not record: reported, never hidden. */
 enum mmuprobe_drop {
 	DROP_RINGBUF,		/* ring buffer full: per-call record lost (aggregates kept) */
@@ -130,6 +145,7 @@ enum mmuprobe_drop {
 	DROP_HOLDER_MAP,
 	DROP_STACK,		/* bpf_get_stackid failed: counted under stack -1 */
 	DROP_INFLIGHT,
+	DROP_SP_RINGBUF,	/* --sp-trace: its ring buffer full, a record lost */
 	DROP_NR,
 };
 

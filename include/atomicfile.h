@@ -6,6 +6,9 @@
  * which is flushed to disk (fsync), renamed over PATH, and then the directory is flushed
  * so that the rename lasts too.
  *
+ * A PATH that exists and is not a regular file (/dev/stdout, a FIFO, a device) is written
+ * in place, without the temporary; a directory is EISDIR.
+ *
  * Every function returns 0, or -1 with errno set: PATH untouched and the temporary removed
  * (or, when only the directory's sync failed, PATH new but perhaps not yet on disk). The
  * caller says what could not be written, e.g. "cannot write %s: %s", path, strerror(errno).

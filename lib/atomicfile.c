@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomicfile.h"
@@ -77,9 +78,28 @@ static void atomic_free(struct atomic_file *af)
 
 int atomic_open(struct atomic_file *af, const char *path)
 {
+	struct stat st;
 	int err;
 
 	af->f = NULL;
+	af->tmp = NULL;
+	/*
+	 * A path that is not a file (/dev/stdout, a FIFO, a device) is written as it is: a
+	 * rename would put a file in its place (/dev/full became one, 2026-12-07).
+	 */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
+			return -1;
+		}
+		af->path = strdup(path);
+		if (af->path && (af->f = fopen(path, "w")))
+			return 0;
+		err = af->path ? errno : ENOMEM;
+		atomic_free(af);
+		errno = err;
+		return -1;
+	}
 	af->path = strdup(path);
 	af->tmp = atomic_tmp_path(path);
 	if (af->path && af->tmp && (af->f = fopen(af->tmp, "w")))
@@ -94,11 +114,16 @@ int atomic_commit(struct atomic_file *af)
 {
 	int rc, err;
 
-	rc = fflush(af->f) || fsync(fileno(af->f));
+	rc = fflush(af->f) || (af->tmp && fsync(fileno(af->f)));
 	err = errno;
 	if (fclose(af->f) && !rc) {
 		rc = -1;
 		err = errno;
+	}
+	if (!af->tmp) {		/* not a file: written in place */
+		atomic_free(af);
+		errno = err;
+		return rc ? -1 : 0;
 	}
 	if (!rc && rename(af->tmp, af->path)) {
 		rc = -1;
@@ -120,7 +145,8 @@ void atomic_abort(struct atomic_file *af)
 	int err = errno;
 
 	fclose(af->f);
-	unlink(af->tmp);
+	if (af->tmp)
+		unlink(af->tmp);
 	atomic_free(af);
 	errno = err;
 }

@@ -27,8 +27,12 @@
 #include "mmuprobe.h"
 #include "mmuprobe.skel.h"
 #include "report.h"
+#include "sptrace.h"
 #include "supervise.h"
 #include "tiers.h"
+
+/* Long options without a short one. */
+enum { OPT_SP_TRACE = 0x100 };
 
 #define EXIT_SKIP 4	/* KVM or BTF absent: nothing to probe (kselftest's skip code) */
 #define EXIT_FAIL 3	/* mmuprobe itself failed (README.md, "Exit codes"); usage is 2 */
@@ -45,6 +49,7 @@ static struct env {
 	const char *tier;	/* auto, full, degraded */
 	bool no_lock_hold, no_fault_count, no_fault_latency, no_harvest;	/* --add, --exclude */
 	bool cost;
+	const char *sp_trace;	/* --sp-trace FILE */
 	long holder_sample;
 	char **cmd;		/* workload to run, optional */
 } env = { .tier = "auto", .holder_sample = 64,
@@ -84,6 +89,9 @@ static const struct argp_option opts[] = {
 	{ "quiet", 'q', NULL, 0, "No text summary", 0 },
 	{ "cost", 'c', NULL, 0, "Report what the probes cost: each program's runs and run time "
 	  "(the kernel's BPF run-time stats, which add two clock reads to every run)", 0 },
+	{ "sp-trace", OPT_SP_TRACE, "FILE", 0, "Record every shadow-page lookup and zap of the VM "
+	  "into FILE (TSV for analysis/spsim: Belady's MIN and other policies replayed on the "
+	  "run's string; one record per lookup, so off by default)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{},
 };
@@ -135,6 +143,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	}
 	case 'v': env.verbose = true; break;
 	case 'c': env.cost = true; break;
+	case OPT_SP_TRACE: env.sp_trace = arg; break;
 	case 't':
 		if (strcmp(arg, "auto") && strcmp(arg, "full") && strcmp(arg, "degraded"))
 			argp_error(state, "--tier is auto, full or degraded, not '%s'", arg);
@@ -208,6 +217,7 @@ int main(int argc, char **argv)
 	struct workload workload = {};
 	struct tier_opts tier_opts;
 	struct ksyms *ksyms = NULL;
+	struct sptrace sptrace = { 0 };
 	uint64_t next_snap, deadline;
 	int err, stats_fd = -1;
 
@@ -220,7 +230,9 @@ int main(int argc, char **argv)
 		.tier = env.tier, .holder_sample = env.holder_sample,
 		.no_lock_hold = env.no_lock_hold, .no_fault_count = env.no_fault_count,
 		.no_fault_latency = env.no_fault_latency, .no_harvest = env.no_harvest,
+		.no_sp_trace = !env.sp_trace,
 	};
+	sptrace.path = env.sp_trace;
 
 	err = preconditions(&ksyms);
 	if (err)
@@ -242,6 +254,7 @@ open_again:
 	skel->rodata->kvm_vm_ioctl_addr = ksyms_addr(ksyms, "kvm_vm_ioctl");
 	skel->rodata->kvm_vcpu_ioctl_addr = ksyms_addr(ksyms, "kvm_vcpu_ioctl");
 	tiers_choose(skel, &caps, &tier_opts);
+	sptrace_configure(&sptrace, skel);
 	skel->rodata->stats_from_iter = bpf_program__autoload(skel->progs.dump_kvm);
 
 	err = mmuprobe_bpf__load(skel);
@@ -282,6 +295,12 @@ open_again:
 	if (!rb) {
 		err = -errno;
 		fprintf(stderr, "mmuprobe: error: cannot create the ring buffer: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	err = sptrace_attach(&sptrace, rb, skel);
+	if (err) {
+		fprintf(stderr, "mmuprobe: error: --sp-trace: cannot poll its ring buffer: %s\n",
+			strerror(-err));
 		goto cleanup;
 	}
 	signal(SIGINT, on_signal);
@@ -335,11 +354,14 @@ open_again:
 	doc = report_doc(&report, mono_ns(), env.cmd ? &workload : NULL, env.cost);
 	if (env.output && report_write(env.output, doc))
 		err = -EIO;
+	if (sptrace_write(&sptrace, skel, iter, ksyms))
+		err = -EIO;
 	if (!env.quiet)
 		report_print(&report, doc);
 
 cleanup:
 	workload_cleanup(&workload);
+	sptrace_free(&sptrace);
 	json_object_put(doc);
 	report_free(&report);
 	ring_buffer__free(rb);

@@ -515,6 +515,7 @@ struct json_object *report_doc(struct report *r, uint64_t t_end, const struct wo
 	static const char *const drop_names[DROP_NR] = {
 		[DROP_RINGBUF] = "ringbuf", [DROP_VM_MAP] = "vm_map", [DROP_ZAP_MAP] = "zap_map",
 		[DROP_HOLDER_MAP] = "holder_map", [DROP_STACK] = "stack", [DROP_INFLIGHT] = "inflight",
+		[DROP_SP_RINGBUF] = "sp_ringbuf",
 	};
 	struct vms_ctx v = { .r = r, .vms = json_object_new_array() };
 	struct utsname u;

@@ -21,6 +21,7 @@ static const char *const metric_names[M_NR] = {
 	[M_LOG_TOGGLE] = "dirty_log_enable_disable",
 	[M_COLLAPSE] = "collapse_time",
 	[M_FAULTS] = "page_faults",
+	[M_SP_TRACE] = "shadow_page_trace",
 	[M_FAULT_LAT] = "page_fault_latency",
 	[M_KVM_STATS] = "kvm_stats",
 };
@@ -68,6 +69,7 @@ bool tier_measured(enum metric m)
 enum prog {
 	P_ZAP,			/* kvmmmu:kvm_mmu_prepare_zap_page */
 	P_FAULT_COUNT,		/* kvm:kvm_page_fault */
+	P_SP_GET,		/* kvmmmu:kvm_mmu_get_page (--sp-trace) */
 	P_CONTENTION_BEGIN,	/* lock:contention_begin */
 	P_CONTENTION_END,	/* lock:contention_end */
 	P_RECYCLE_EXIT,		/* fexit kvm_mmu_zap_oldest_mmu_pages */
@@ -106,6 +108,8 @@ static const char off_harvest[] = "off by default (a trampoline on every harvest
 				  "inside the timed ioctl): --add dirty_log_pages";
 static const char off_fault_lat[] = "off by default (a trampoline pair on every KVM page fault): "
 				    "--add fault_latency";
+static const char off_sp_trace[] = "off by default (a record on every shadow-page lookup): "
+				   "--sp-trace FILE";
 static const char off_lock[] = "off by default (a program on every rwlock lock and unlock): --add lock_hold";
 
 /* The fields of a function's program, and of a tracepoint's tp_btf/raw_tp twins. */
@@ -120,6 +124,8 @@ static void programs_init(struct mmuprobe_bpf *skel, const struct tier_opts *o, 
 			       "kvmmmu/kvm_mmu_prepare_zap_page") },
 		[P_FAULT_COUNT] = { TP(fault_btf, fault_raw, "kvm_page_fault", "kvm/kvm_page_fault"),
 				    .off = &o->no_fault_count, .off_why = off_faults },
+		[P_SP_GET] = { TP(sp_get_btf, sp_get_raw, "kvm_mmu_get_page", "kvmmmu/kvm_mmu_get_page"),
+			       .off = &o->no_sp_trace, .off_why = off_sp_trace },
 		[P_CONTENTION_BEGIN] = { TP(contention_begin_btf, contention_begin_raw, "contention_begin",
 					    "lock/contention_begin") },
 		[P_CONTENTION_END] = { TP(contention_end_btf, contention_end_raw, "contention_end",
@@ -282,6 +288,15 @@ static void set_tiers(const struct choice c[P_NR], const struct tier_opts *o)
 		tier_set(M_FAULT_LAT, "exact", "fentry/fexit kvm_mmu_page_fault");
 	else
 		tier_set(M_FAULT_LAT, "unavailable", "fentry/fexit kvm_mmu_page_fault: %s", c[P_FAULT_ENTER].why);
+	if (o->no_sp_trace)
+		tier_set(M_SP_TRACE, "off", "kvmmmu:kvm_mmu_get_page: %s", c[P_SP_GET].why);
+	else if ((c[P_SP_GET].use_full || c[P_SP_GET].use_fallback) &&
+		 (c[P_ZAP].use_full || c[P_ZAP].use_fallback))
+		tier_set(M_SP_TRACE, "exact", "%s kvmmmu:kvm_mmu_get_page and the zaps' program, recycling "
+			 "told from the zap's stack", c[P_SP_GET].use_full ? "tp_btf" : "raw_tp");
+	else
+		tier_set(M_SP_TRACE, "unavailable", "kvmmmu:kvm_mmu_get_page or the zaps: %s",
+			 c[P_SP_GET].why ? c[P_SP_GET].why : c[P_ZAP].why);
 	if (c[P_KVM_ITER].use_full)
 		tier_set(M_KVM_STATS, "exact", "struct kvm read with CO-RE by a task_file iterator at start, "
 			 "end and each interval");

@@ -15,13 +15,14 @@ struct mmuprobe_bpf;
 /* The metrics, as the document's "tiers" keys name them (metric_name()). */
 enum metric {
 	M_RECYCLED, M_ZAPS, M_LOCK_HOLD, M_LOCK_WAIT, M_DIRTY_LOG, M_HARVEST, M_LOG_TOGGLE,
-	M_COLLAPSE, M_FAULTS, M_FAULT_LAT, M_KVM_STATS, M_NR
+	M_COLLAPSE, M_FAULTS, M_FAULT_LAT, M_KVM_STATS, M_SP_TRACE, M_NR
 };
 
 struct tier_opts {
 	const char *tier;	/* auto, full, degraded */
 	/* Left out (off): the probes that --add asks for. */
 	bool no_lock_hold, no_fault_count, no_fault_latency, no_harvest;
+	bool no_sp_trace;	/* --sp-trace not given */
 	long holder_sample;	/* named in mmu_lock_hold's how */
 };
 

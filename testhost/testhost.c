@@ -75,6 +75,7 @@ struct opts {
 	const char *workdir;
 	const char *insns;	/* --insns: NULL (off), "multi" or "single" (TCG's threads) */
 	int icount;		/* --icount=SHIFT: -1 off, else QEMU's -icount shift */
+	int machine;		/* --machine=PORT: 0 off, else the host port of the guest's sshd */
 	char *insns_plugin;	/* its insns.so */
 	char *insns_dir;	/* SHARE/insns */
 	int smp;
@@ -139,6 +140,13 @@ static void usage(FILE *f)
 "                         (each instruction advances the guest's clocks by 2^SHIFT ns, so\n"
 "                         its own timers measure instructions, not host time; TCG single-\n"
 "                         threaded; 0-10, auto for QEMU's adaptive mode)\n"
+"      --machine=PORT     a stand-in test machine (ci/remote's checks): the guest may\n"
+"                         reboot and kexec (no -no-reboot: a reboot or a panic starts\n"
+"                         KERNEL again, its default kernel), a virtio NIC on QEMU's user\n"
+"                         network with 127.0.0.1:PORT forwarded to the guest's port 22;\n"
+"                         every boot runs COMMAND (it starts sshd: tests/standin-sshd).\n"
+"                         Splats are reported, not fatal: the machine's kernel decides.\n"
+"                         Runs until a signal (exit 0) or --timeout (124); mode none\n"
 "  -a, --append=ARGS      extra kernel command line\n"
 "  -v, --verbose          echo the console to stderr\n"
 "\n"
@@ -356,6 +364,23 @@ static void console_feed(struct console *c, const char *buf, size_t n, bool verb
 	}
 }
 
+/*
+ * --machine: a splat is the machine's business (its kernel reboots on a panic, as a real
+ * machine's would): say so once per report, then look for the next one.
+ */
+static void machine_splat(struct console *c)
+{
+	fprintf(stderr, "testhost: machine: %s in the console: %s\n", c->splat_kind,
+		splat_strip_time(c->splat[0]));
+	for (unsigned int i = 0; i < c->nsplat; i++) {
+		free(c->splat[i]);
+		c->splat[i] = NULL;
+	}
+	c->nsplat = 0;
+	c->splat_kind = NULL;
+	c->splat_hang = false;
+}
+
 static void print_tail(const struct console *c)
 {
 	unsigned int n = c->ntail < TAIL_LINES ? c->ntail : TAIL_LINES;
@@ -489,7 +514,13 @@ static pid_t start_qemu(const struct opts *o, const char *share, const char *job
 	argv[n++] = "-m"; argv[n++] = o->mem;
 	argv[n++] = "-smp"; argv[n++] = smp;
 	argv[n++] = "-nodefaults";
-	argv[n++] = "-no-reboot";
+	if (!o->machine)
+		argv[n++] = "-no-reboot";
+	else {
+		argv[n++] = "-nic";
+		argv[n++] = xasprintf("user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:%d-:22",
+				      o->machine);
+	}
 	argv[n++] = "-display"; argv[n++] = "none";
 	argv[n++] = "-serial"; argv[n++] = "stdio";
 	argv[n++] = "-serial"; argv[n++] = out_serial;
@@ -612,6 +643,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "print-smp", no_argument, NULL, 'P' },
 		{ "insns", optional_argument, NULL, 'N' },
 		{ "icount", required_argument, NULL, 'Q' },
+		{ "machine", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -651,6 +683,13 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			else
 				o->icount = (int)v;
 			break;
+		case 'R':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1024 || v > 65535)
+				fatal("--machine takes a port from 1024 to 65535, not '%s'", optarg);
+			o->machine = (int)v;
+			break;
 		case 't':
 		case 'I':
 		case 'S':
@@ -682,6 +721,10 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		      "KVM: add --accel=tcg");
 	if (o->icount >= 0 && use_kvm(o))
 		fatal("--icount is TCG's virtual time, and KVM has none: add --accel=tcg");
+	if (o->machine && strcmp(o->mode, "none"))
+		fatal("--machine boots with --mode=none: the machine's own bench loads KVM");
+	if (o->machine && (o->insns || o->idle_timeout))
+		fatal("--machine runs until stopped: no --insns or --idle-timeout");
 	if (!o->smp)
 		o->smp = default_smp(o);
 	if (print_smp) {
@@ -805,7 +848,9 @@ int main(int argc, char **argv)
 					marker_seen = true;
 					marker_time = mono_secs();
 				}
-				if (con.splat_kind && !splat_time)
+				if (con.splat_kind && o.machine)
+					machine_splat(&con);
+				else if (con.splat_kind && !splat_time)
 					splat_time = mono_secs();
 				continue;
 			}
@@ -813,7 +858,9 @@ int main(int argc, char **argv)
 				break;	/* QEMU closed its stdout: it is exiting */
 		}
 		if (exiting) {
-			fprintf(stderr, "testhost: interrupted, stopping the test host\n");
+			fprintf(stderr, "testhost: %s, stopping the %s\n",
+				o.machine ? "stopped" : "interrupted",
+				o.machine ? "machine" : "test host");
 			break;
 		}
 		if (mono_secs() > deadline) {
@@ -835,7 +882,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		/* After the marker the guest only has to reboot; don't wait forever. */
-		if (marker_seen && mono_secs() - marker_time > 20)
+		if (marker_seen && !o.machine && mono_secs() - marker_time > 20)
 			break;
 	}
 	if (con.len)
@@ -851,7 +898,15 @@ int main(int argc, char **argv)
 	close(outfd);
 	fclose(con.log);
 
-	if (con.splat_kind) {
+	if (o.machine) {
+		/* A stand-in machine ends when it is stopped; its reboots are its own. */
+		ret = exiting ? 0 : hung ? TH_EXIT_TIMEOUT : TH_EXIT_NOSTATUS;
+		if (ret == TH_EXIT_NOSTATUS) {
+			fprintf(stderr, "testhost: error: the machine's QEMU exited (console %s)\n",
+				o.console);
+			print_tail(&con);
+		}
+	} else if (con.splat_kind) {
 		fprintf(stderr, "testhost: error: %s%s in the test host's console (%s):\n",
 			con.splat_hang ? "guest hang: " : "", con.splat_kind, o.console);
 		for (unsigned int i = 0; i < con.nsplat; i++)

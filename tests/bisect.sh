@@ -83,7 +83,7 @@ check_bisect_report() {
 	if command -v gnuplot >/dev/null; then
 		expect "step at 2: -p: a PNG" test "$(head -c 4 "$t/a.png" 2>/dev/null | tail -c 3)" = PNG || rc=1
 	fi
-	expect "step at 2: no temporary file left" test -z "$(ls "$t"/*.tmp 2>/dev/null)" || rc=1
+	expect "step at 2: no temporary file left" test -z "$(find "$t" -maxdepth 1 -name '.*.tmp.*')" || rc=1
 
 	# (b) The same with prefix 1 noisy (5% a bucket, n = 3): its interval straddles +-3%, so
 	# patch 1 or 2 could have done it: exit 1, naming what would resolve it. Default -m.

@@ -539,3 +539,30 @@ check_icount() {
 		if ($1 > 0 && d / $1 > 0.02) bad++} END {exit bad > 0}' <(paste "$d/times1" "$d/times2") || rc=1
 	return $rc
 }
+
+# [insns] item 7: where no TCG plugin counts (a host booted into the kernel: HOST=local,
+# ci/remote), INSNS=1 takes the repetition's instructions from perf stat (host side, kernel
+# and user), the member saying its source; where the PMU cannot count them, insns is null
+# and insns_why says why. perf is tests/fixtures/perf-stub/perf here (this suite's hosts have
+# no hardware counter); no KVM, no probes (PROBES=none).
+check_insns_perf() {
+	local d rc=0 stub=$MMUSCOPE_ROOT/tests/fixtures/perf-stub
+	d=$(mktemp -d /tmp/mmuscope-insns-perf.XXXXXX)
+	PATH=$stub:$PATH STUB_K=111 STUB_U=222 PROBES=none \
+		workloads/run tests/fixtures/profile-perf/echo /tmp "$d/counted/shadow" || rc=1
+	for r in 1 2; do
+		jq_true "$d/counted/shadow/echo/$r.json" '.insns == {schema: "mmuscope.insns/1", source: "perf",
+			events: ["instructions:kH", "instructions:uH"], total: {kernel: 111, user: 222, all: 333},
+			buckets: null, vcpus: null} and (has("insns_why") | not)' || rc=1
+	done
+	PATH=$stub:$PATH STUB_NOT_SUPPORTED=1 PROBES=none \
+		workloads/run tests/fixtures/profile-perf/echo /tmp "$d/none" 2>"$d/none.err" || rc=1
+	cat "$d/none.err"
+	jq_true "$d/none/echo/1.json" '.insns == null and (.insns_why | test("no hardware instruction counter"))' || rc=1
+	expect "one warning says so" grep -q 'INSNS=1: no hardware instruction counter' "$d/none.err" || rc=1
+	# compare gates such sets on the instruction rows (their family), not the wall clock
+	"$OUTPUT/bin/compare" -m tests/fixtures/profile-perf/echo.metrics "$d/counted" "$d/counted" >"$d/cmp.md" || rc=1
+	expect "compare: echo gated on instruction counts" grep -q 'echo: instruction counts' "$d/cmp.md" || rc=1
+	[ $rc -eq 0 ] && rm -rf "$d"
+	return $rc
+}

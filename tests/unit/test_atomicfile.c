@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -130,15 +131,18 @@ static void no_directory(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
-/* The rename fails (a non-empty directory has the name): -1, the temporary gone. */
+/*
+ * The rename fails (a non-empty directory took the name after the open): -1, the
+ * temporary gone.
+ */
 static void rename_fails(void **state)
 {
 	struct atomic_file af;
 
 	(void)state;
+	assert_int_equal(atomic_open(&af, in_dir("d")), 0);
 	assert_int_equal(mkdir(in_dir("d"), 0700), 0);
 	assert_int_equal(atomic_write(in_dir("d/x"), "x", 1), 0);
-	assert_int_equal(atomic_open(&af, in_dir("d")), 0);
 	fputs("x", af.f);
 	assert_int_equal(atomic_commit(&af), -1);
 	assert_true(errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST);
@@ -166,6 +170,38 @@ static void publish(void **state)
 	free(tmp);
 }
 
+/*
+ * A path that is not a file (here a FIFO; /dev/stdout or a device alike) is written in
+ * place and stays what it was: a rename over it had turned /dev/full into a file.
+ */
+static void not_a_file(void **state)
+{
+	char buf[64];
+	struct stat st;
+	ssize_t n;
+	int rd;
+
+	(void)state;
+	assert_int_equal(mkfifo(in_dir("fifo"), 0600), 0);
+	rd = open(in_dir("fifo"), O_RDONLY | O_NONBLOCK);	/* a reader, so a writer opens */
+	assert_true(rd >= 0);
+	assert_int_equal(atomic_write(in_dir("fifo"), "through", 7), 0);
+	n = read(rd, buf, sizeof(buf) - 1);
+	assert_int_equal(n, 7);
+	buf[n] = '\0';
+	assert_string_equal(buf, "through");
+	close(rd);
+	assert_int_equal(stat(in_dir("fifo"), &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(entries(), 1);		/* no temporary either */
+	assert_int_equal(unlink(in_dir("fifo")), 0);
+	/* a directory is not replaced either */
+	assert_int_equal(mkdir(in_dir("d"), 0700), 0);
+	assert_int_equal(atomic_write(in_dir("d"), "x", 1), -1);
+	assert_int_equal(errno, EISDIR);
+	assert_int_equal(rmdir(in_dir("d")), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +211,7 @@ int main(void)
 		cmocka_unit_test(no_directory),
 		cmocka_unit_test(rename_fails),
 		cmocka_unit_test(publish),
+		cmocka_unit_test(not_a_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
