@@ -1122,15 +1122,31 @@ static uint32_t left_from(const struct frame *f, uint32_t n, uint64_t slot, bool
 	return left;
 }
 
+/*
+ * System mode (kernel-block stacks): only the kernel's frames. Plugin API 1 shows neither
+ * registers nor CR3, so a user-mode call cannot be told to belong to one task or another: a
+ * process's calls were filed under the kernel stack the vCPU last left, and a loop run by a
+ * child of the marking process came out with an inclusive count of 0 against 8,000,004
+ * exclusive (2026-12-07). User-mode calls and returns are not tracked there, and user
+ * buckets have no inclusive count (null).
+ */
+static inline bool kernel_frames_only(void)
+{
+	return system_emulation && !incl_blocks;
+}
+
 /* A call: the frames its slot shows were left are closed (a longjmp left them...); a new
  * frame, with the bucket of the call's target when it is known (cs->label >= 0). */
 static void incl_call(struct vcpu *v, uint64_t slot, const struct callsite *cs)
 {
-	struct istack *s = slot ? stack_at(v, slot) : stack_now(v, cs->ret >= KERNEL_START);
+	struct istack *s;
 	struct frame *f;
 	uint32_t n, stop, left;
 	uint64_t clock;
 
+	if (kernel_frames_only() && cs->ret < KERNEL_START)
+		return;
+	s = slot ? stack_at(v, slot) : stack_now(v, cs->ret >= KERNEL_START);
 	stat_add(v, ST_CALLS, 1);
 	if (slot)
 		stat_add(v, ST_CALLS_SLOT, 1);
@@ -1420,6 +1436,8 @@ static void ret_exec(unsigned int vcpu_index, void *udata)
 		return;
 	slot = v->hint;
 	v->hint = 0;
+	if (kernel_frames_only() && (uintptr_t)udata != 2)
+		return;
 	incl_ret(v, slot, (uintptr_t)udata == 2);
 }
 
@@ -1705,13 +1723,23 @@ static void write_window(uint64_t w, unsigned int ended_on)
 	}
 	if (incl_on) {
 		incl_open_frames(w, btot + rs.nb, &open);
+		bool *kern = calloc(rs.nb ? rs.nb : 1, sizeof(*kern));
+
+		for (size_t i = 0; kern && i < rs.n; i++)
+			if (rs.r[i].start >= KERNEL_START)
+				kern[rs.r[i].bucket] = true;
 		fputs("},\"inclusive\":{", f);
 		for (uint32_t b = 0; b < rs.nb; b++) {
 			fputs(b ? "," : "", f);
 			json_string(f, rs.names[b]);
-			fprintf(f, ":%" PRIu64, btot[rs.nb + b]);
+			/* kernel frames only: a user bucket has no inclusive count */
+			if (kernel_frames_only() && kern && !kern[b])
+				fputs(":null", f);
+			else
+				fprintf(f, ":%" PRIu64, btot[rs.nb + b]);
 		}
 		fputc('}', f);
+		free(kern);
 	} else {
 		fputs("},\"inclusive\":null", f);
 	}
@@ -1747,8 +1775,10 @@ static void write_window(uint64_t w, unsigned int ended_on)
 	json_string(f, target_name);
 	fprintf(f, ",\"plugin_api\":%d,\"inclusive\":", QEMU_PLUGIN_VERSION);
 	if (incl_on) {
-		fprintf(f, "{\"method\":\"call-ret shadow stack\",\"depth\":%u,\"stacks\":\"%s\"",
-			incl_depth, incl_blocks ? "blocks" : system_emulation ? "kernel-blocks" : "vcpu");
+		fprintf(f, "{\"method\":\"call-ret shadow stack\",\"depth\":%u,\"stacks\":\"%s\","
+			"\"user_frames\":%s", incl_depth,
+			incl_blocks ? "blocks" : system_emulation ? "kernel-blocks" : "vcpu",
+			kernel_frames_only() ? "false" : "true");
 		if (incl_blocks || system_emulation)
 			fprintf(f, ",\"thread_size\":%" PRIu64, thread_size);
 		for (int i = 0; i < NSTAT; i++)
