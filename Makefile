@@ -428,13 +428,14 @@ clean:
 # --- TCG plugin: instruction counts of the emulated test host (tcgplugin/, issue [insns]) ----
 # insns.so is built against the qemu-plugin.h of the installed QEMU (fetched by make deps)
 # after checking that its plugin API is one that QEMU accepts; insns-mark (static) marks a
-# window in the guest; insns-loop is the plugin tests' program (tests/insns.sh).
+# window in the guest; insns-loop and insns-calls are the plugin tests' programs (tests/insns.sh).
 QEMU_PLUGIN_DIR ?= $(MMUSCOPE_CACHE)/qemu-src
 INSNS_PLUGIN := $(OUTPUT)/lib/insns.so
 INSNS_MARK := $(OUTPUT)/bin/insns-mark
 INSNS_LOOP := $(OUTPUT)/bin/insns-loop
+INSNS_CALLS := $(OUTPUT)/bin/insns-calls
 .PHONY: insns insns-api
-insns: $(INSNS_PLUGIN) $(INSNS_MARK) $(INSNS_LOOP)
+insns: $(INSNS_PLUGIN) $(INSNS_MARK) $(INSNS_LOOP) $(INSNS_CALLS)
 
 insns-api $(QEMU_PLUGIN_DIR)/qemu-plugin.h $(QEMU_PLUGIN_DIR)/qemu-plugin.env:
 	$(Q)tcgplugin/check-api $(QEMU_PLUGIN_DIR)
@@ -453,3 +454,10 @@ $(INSNS_MARK): tcgplugin/insns-mark.c tcgplugin/insns-mark.h $(SHARED_H) | $(OUT
 $(INSNS_LOOP): tests/insns/loop.c tcgplugin/insns-mark.h | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itcgplugin -static -Wl,-Ttext-segment=0x10000000 $< -o $@
+
+# insns-calls (the inclusive counts' call tree, tests/insns.sh) at 0x10800000, for the same
+# reason; every call in its source stays a call (noinline functions, no sibling calls).
+$(INSNS_CALLS): tests/insns/calls.c tcgplugin/insns-mark.h | $(OUTPUT)/bin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -fno-optimize-sibling-calls -Itcgplugin -static \
+		-Wl,-Ttext-segment=0x10800000 $< -lpthread -o $@

@@ -2,7 +2,8 @@
 # $OUTPUT and the repository as the working directory. No VM: user-mode QEMU (qemu-x86_64,
 # from qemu-user, built from the same Debian source as qemu-system-x86) runs static programs
 # with build/lib/insns.so. In user mode one QEMU process emulates one guest process, so the
-# exact-count checks use tests/insns/loop.c marking its own window (`insns-loop --mark N`);
+# exact-count checks use tests/insns/loop.c marking its own window (`insns-loop --mark N`),
+# and the inclusive counts' ones tests/insns/calls.c's call tree (insns_calls);
 # `insns-mark run` is checked for its document (its child runs outside this emulation).
 # Standalone: bash -c '. tests/run --source && . tests/insns.sh && check_insns_plugin'
 # check_insns_testhost (at the end) boots test hosts with `testhost --insns` (system mode):
@@ -160,6 +161,95 @@ insns_ranges_script() {
 	return $rc
 }
 
+# insns_calls DIR: inclusive counts on tests/insns/calls.c's call tree, each checked exactly
+# against the exclusive counts of the same window (ranges from nm: every function a bucket):
+# inclusive(f) is f's instructions and those of everything it calls, once however deep it
+# recurses. G below: the glibc functions' exclusive counts (_setjmp's and longjmp's, all
+# called under catcher); a frame left by longjmp closes at the return that shows it gone
+# (catcher's ret, 4 instructions after the landing).
+insns_calls() {
+	local t=$1/calls calls=$OUTPUT/bin/insns-calls rc=0 sj mine w
+	mkdir -p "$t"
+	nm -n "$calls" | awk '$2 ~ /^[TtWw]$/ {if (prev != "") print prev, pa, $1; prev = $3; pa = $1}' >"$t/ranges"
+	grep -v '^ind_thunk ' "$t/ranges" >"$t/ranges.nothunk"
+	# _setjmp's bucket (of glibc's aliases at one address, the last one names the range)
+	sj=$(awk -v a="$(nm "$calls" | awk '$3 == "_setjmp" {print $1}')" '$2 == a {print $1}' "$t/ranges")
+	mine='["main","tree","outer","inner","rec","rleaf","catcher","escape","deeper","via_thunk","ind_thunk","thunked","tramp","rethunk","ret_thunk","thread_main"]'
+	# jq: E, I (exclusive, inclusive), S (all buckets' sum), G (glibc's part)
+	local defs='def E(f): .buckets[f] // 0; def I(f): .inclusive[f] // 0; def S: [.buckets[]] | add;
+		def G: S - ([$mine[] as $f | E($f)] | add);'
+	insns_run "$t/a" ranges="$t/ranges" -- "$calls" || rc=1
+	insns_run "$t/a2" ranges="$t/ranges" -- "$calls" || rc=1
+	insns_run "$t/b" ranges="$t/ranges.nothunk" -- "$calls" || rc=1
+	insns_run "$t/c" ranges="$t/ranges",inclusive_depth=4 -- "$calls" || rc=1
+	insns_run "$t/d" ranges="$t/ranges",inclusive=off -- "$calls" || rc=1
+	insns_run "$t/f" ranges="$t/ranges" -- "$calls" --threads 2 || rc=1
+	insns_run "$t/g" ranges="$t/ranges",inclusive_stacks=blocks -- "$calls" --coroutines || rc=1
+	for w in a b c f g; do
+		echo "calls ($w): $(jq -c --argjson mine "$mine" '{total: .total.all,
+			exclusive: (.buckets | with_entries(select(.key as $k | $mine | index($k)) | select(.value > 0))),
+			inclusive: (.inclusive | with_entries(select(.value > 0)))}' "$t/$w/1.json")"
+		echo "calls ($w): $(jq -c '.params.inclusive' "$t/$w/1.json")"
+	done
+	cj() { jq_quiet -e --argjson mine "$mine" --arg sj "$sj" "$defs $2" "$t/$1/1.json"; }
+	expect "every function a bucket: the buckets add up to the total; inclusive has the buckets' names" \
+		cj a 'S == .total.all and (.inclusive | keys) == (.buckets | keys)' || rc=1
+	for w in a c; do
+		expect "($w) inner, called K times through a pointer (indirect calls): inclusive = exclusive" \
+			cj $w 'I("inner") == E("inner") and E("inner") > 0' || rc=1
+		expect "($w) outer = outer + inner" cj $w 'I("outer") == E("outer") + E("inner")' || rc=1
+		expect "($w) rec, recursing 8 deep (each level calling rleaf): rec + rleaf, counted once" \
+			cj $w 'I("rec") == E("rec") + E("rleaf")' || rc=1
+		expect "($w) catcher = catcher (9 instructions) + escape + deeper + glibc's setjmp and longjmp" \
+			cj $w 'E("catcher") == 9 and I("catcher") == E("catcher") + E("escape") + E("deeper") + G' || rc=1
+		expect "($w) _setjmp ($sj) returns: it and the functions it jumps to" cj $w 'I($sj) > E($sj)' || rc=1
+		expect "($w) escape and deeper, left by longjmp: closed at catcher's ret, 4 instructions after the landing" \
+			cj $w 'I("escape") == E("escape") + E("deeper") + G - I($sj) + 4 and
+				I("deeper") == E("deeper") + G - I($sj) + 4 and .params.inclusive.abandoned_frames >= 2' || rc=1
+		expect "($w) via_thunk = via_thunk + ind_thunk + thunked; ind_thunk's frame holds thunked, which no call entered" \
+			cj $w 'I("via_thunk") == E("via_thunk") + E("ind_thunk") + E("thunked") and
+				I("ind_thunk") == E("ind_thunk") + E("thunked") and I("thunked") == 0' || rc=1
+		expect "($w) tramp (a return that returns no frame, then its own): its 4 instructions" \
+			cj $w 'I("tramp") == 4 and E("tramp") == 4' || rc=1
+		expect "($w) rethunk, returning through ret_thunk: its 4 instructions and the thunk's ret" \
+			cj $w 'I("rethunk") == 5 and E("rethunk") == 4 and I("ret_thunk") == 0' || rc=1
+		expect "($w) tree = everything but main; main, entered before the window, 0" \
+			cj $w 'I("tree") == .total.all - E("main") and I("main") == 0' || rc=1
+		expect "($w) no inclusive count above the total" cj $w '([.inclusive[]] | max) <= .total.all' || rc=1
+	done
+	expect "(a) rleaf = rleaf; calls and returns with and without slots both seen, one unmatched (tramp's first), none open at the end" \
+		cj a 'I("rleaf") == E("rleaf") and .params.inclusive.method == "call-ret shadow stack"
+			and .params.inclusive.depth == 256 and .params.inclusive.stacks == "vcpu"
+			and .params.inclusive.calls_with_slot > 0 and .params.inclusive.calls > .params.inclusive.calls_with_slot
+			and .params.inclusive.returns_by_slot > 0 and .params.inclusive.returns_by_address > 0
+			and .params.inclusive.unmatched_returns == 1 and .params.inclusive.open_at_end == 0' || rc=1
+	expect "(c) depth 4: the calls beyond it not tracked (rleaf's deeper ones lost, rec whole)" \
+		cj c 'I("rleaf") < E("rleaf") and .params.inclusive.beyond_depth > 0 and .params.inclusive.depth == 4' || rc=1
+	expect "(b) ind_thunk in no bucket: thunked gets its frame (the first TB at a range's start), via_thunk the thunk's instructions" \
+		cj b 'I("thunked") == E("thunked") and I("via_thunk") == E("via_thunk") + E("thunked") + (.total.all - S)
+			and .params.inclusive.late_labels > 0' || rc=1
+	expect "identical runs, identical inclusive counts" \
+		test "$(jq -c .inclusive "$t/a/1.json")" = "$(jq -c .inclusive "$t/a2/1.json")" || rc=1
+	expect "inclusive=off: inclusive null, params.inclusive.method off, the same exclusive counts" \
+		jq_quiet -e --slurpfile a "$t/a/1.json" '.inclusive == null and .params.inclusive.method == "off"
+			and .buckets == $a[0].buckets and .total == $a[0].total' "$t/d/1.json" || rc=1
+	expect "(f) 2 threads each run tree: outer, rec as above; thread_main (entered by an indirect call) = thread_main + tree; start_thread closed at each thread's exit" \
+		cj f 'I("outer") == E("outer") + E("inner") and I("rec") == E("rec") + E("rleaf")
+			and I("thread_main") == E("thread_main") + I("tree") and I("tree") > 0
+			and .params.inclusive.closed_at_thread_exit >= 2' || rc=1
+	# Coroutines on stacks of their own, with inclusive_stacks=blocks (one shadow stack and
+	# clock per 16 KiB block, as the kernel's stacks in system mode): A's frames count A's
+	# instructions only, B's only B's, though each lives while the other runs.
+	expect "(g) fa = fa + work_a + co_a_to_b (not B's), fb = fb + work_b + co_b_to_a (open at the end, not A's)" \
+		cj g 'I("fa") == E("fa") + E("work_a") + E("co_a_to_b") and I("fb") == E("fb") + E("work_b") + E("co_b_to_a")
+			and I("co_a_to_b") == 15 and I("co_b_to_a") == 15 and I("co_a_to_main") == 15 and I("co_main_to_a") == 15' || rc=1
+	expect "(g) block stacks: switches seen, 3 frames open at the end (fb, co_b_to_a, co_a_to_main)" \
+		cj g '.params.inclusive.stacks == "blocks" and .params.inclusive.stack_switches >= 3
+			and .params.inclusive.open_at_end == 3' || rc=1
+	unset -f cj
+	return $rc
+}
+
 check_insns_plugin() {
 	local t loop=$OUTPUT/bin/insns-loop mark=$OUTPUT/bin/insns-mark rc=0
 	local n=1000000 per target jne body fn c1 c2 d1 d2 want start end a out status big=200000000
@@ -259,6 +349,9 @@ check_insns_plugin() {
 	# tcgplugin/insns-ranges on a fixture kallsyms: what a test host writes once KVM is loaded.
 	insns_ranges_script "$t" "$loop" || rc=1
 
+	# Inclusive counts: a known call tree (tests/insns/calls.c).
+	insns_calls "$t" || rc=1
+
 	# Threads (vCPUs running in parallel: qemu-x86_64 runs each guest thread on its own),
 	# created inside the window: each vCPU's count is its own, exactly.
 	insns_run "$t/h" ranges="$t/ranges" -- "$loop" --mark --threads 2 $n || rc=1
@@ -271,12 +364,27 @@ check_insns_plugin() {
 			and ([.vcpus[] | select(.vcpu == 0) | .user] | add) < $w' "$t/h/1.json" || rc=1
 
 	# What the plugin costs (logged, not asserted): CPU time of $big iterations (one TB each)
-	# without the plugin, with it but no window, and inside a window.
-	local TIMEFORMAT='%U+%S s CPU'
+	# without the plugin, with it but no window, and inside a window (with the loop's ranges,
+	# inclusive counts off and on); and of insns-calls --cost (a call and a return every 2
+	# TBs, inclusive counting's worst case) and --sort (glibc's qsort: library code).
+	local TIMEFORMAT='%U+%S s CPU' calls=$OUTPUT/bin/insns-calls inc
 	echo "cost: no plugin: $( { time qemu-x86_64 "$loop" $big >/dev/null; } 2>&1)"
 	echo "cost: plugin, no window: $( { time insns_run "$t/g1" -- "$loop" $big; } 2>&1)"
-	echo "cost: plugin, inside a window: $( { time insns_run "$t/g2" -- "$loop" --mark $big; } 2>&1)" \
-		"($(insns_doc "$t/g2/1.json" .total.all) instructions)"
+	for inc in off on; do
+		echo "cost: plugin, inside a window, inclusive=$inc: $( { time insns_run "$t/g2" ranges="$t/ranges" inclusive=$inc -- "$loop" --mark $big; } 2>&1)" \
+			"($(insns_doc "$t/g2/1.json" .total.all) instructions)"
+	done
+	nm -n "$calls" | awk '$2 ~ /^[TtWw]$/ {if (prev != "") print prev, pa, $1; prev = $3; pa = $1}' >"$t/calls.ranges"
+	echo "cost: insns-calls --cost $((big / 4)), no plugin: $( { time qemu-x86_64 "$calls" --cost $((big / 4)) >/dev/null; } 2>&1)"
+	for inc in off on; do
+		echo "cost: insns-calls --cost $((big / 4)), inclusive=$inc: $( { time insns_run "$t/g3" ranges="$t/calls.ranges" inclusive=$inc -- "$calls" --cost $((big / 4)); } 2>&1)" \
+			"($(insns_doc "$t/g3/1.json" .total.all) instructions)"
+	done
+	echo "cost: insns-calls --sort 1000000, no plugin: $( { time qemu-x86_64 "$calls" --sort 1000000 >/dev/null; } 2>&1)"
+	for inc in off on; do
+		echo "cost: insns-calls --sort 1000000, inclusive=$inc: $( { time insns_run "$t/g4" ranges="$t/calls.ranges" inclusive=$inc -- "$calls" --sort 1000000; } 2>&1)" \
+			"($(insns_doc "$t/g4/1.json" .total.all) instructions, $(insns_doc "$t/g4/1.json" '.params.inclusive.calls // 0') calls)"
+	done
 	rm -rf "$t"
 	return $rc
 }
@@ -294,6 +402,12 @@ check_insns_plugin() {
 #      dirty-log and vCPU-run paths > 0 (kvm_get_dirty_log_protect and
 #      kvm_clear_dirty_log_protect are inlined into kvm_vm_ioctl in our 6.12 build)
 #   5. insns-mark run -- insns-loop N: system mode counts the child: insns_loop = 4 + 4N
+# Inclusive counts (system mode: kernel stacks by 16 KiB block): insns_loop's (a leaf, its
+# user stack's clock stopping in the kernel) equal its exclusive count in windows 2, 3 and 5;
+# in window 4, kvm_vm_ioctl's hold at least its own and its dirty-log callees' exclusive
+# counts, kvm_arch_vcpu_ioctl_run's at least kvm_mmu_page_fault's, and kvm_vm_ioctl's and
+# kvm_vcpu_ioctl's (run by different tasks, counted on their own stacks) add up to no more
+# than the kernel's total.
 # Counts are summed over vCPUs: the loop may move between the two vCPUs, and with
 # thread=multi the vCPU that did not mark joins a window a few TBs late, outside user code
 # (nothing else runs in user mode here), so the user counts stay exact. Then a second,
@@ -344,6 +458,7 @@ insns_testhost_check() {
 		[ -f "$d/$w.json" ] || continue
 		jq -c '{window, vcpus, total, loop: .buckets.insns_loop, nonzero: ([.buckets[] | select(. > 0)] | length),
 			ranges: .params.ranges, reloads: .params.ranges_reloads, file: .params.ranges_files[0]}' "$d/$w.json"
+		jq -c '{window, inclusive: .params.inclusive}' "$d/$w.json"
 	done
 	expect "guest-init's ranges: KVM's functions (kvm_vm_ioctl), the rwlock slow paths kept or dropped as L2 overlaps" \
 		test -n "$(grep '^kvm_vm_ioctl ' "$dir/ranges.guest-init" 2>/dev/null)" -a \
@@ -358,6 +473,11 @@ insns_testhost_check() {
 			and .params.ranges_reloads == 2 and ([.vcpus[].user] | add) == .total.user' "$d/2.json" || rc=1
 	expect "window 3: bucket insns_loop = $((4 + 8 * n)), the file not read again" \
 		jq_quiet -e --argjson w $((4 + 8 * n)) '.buckets.insns_loop == $w and .params.ranges_reloads == 2' "$d/3.json" || rc=1
+	for w in 2 3; do
+		expect "window $w: kernel frames only (kernel-block stacks): user bucket insns_loop has no inclusive count, got $(jq -c '[.inclusive.insns_loop, .buckets.insns_loop]' "$d/$w.json")" \
+			jq_quiet -e '.inclusive | has("insns_loop") and .insns_loop == null' "$d/$w.json" || rc=1
+		jq_quiet -e '.params.inclusive.stacks == "kernel-blocks" and .params.inclusive.user_frames == false' "$d/$w.json" || rc=1
+	done
 	u2=$(jq .total.user "$d/2.json") u3=$(jq .total.user "$d/3.json")
 	echo "user(N) = $u2, user(2N) = $u3, difference $((u3 - u2)), expected $((4 * n))"
 	expect "user(2N) - user(N) = 4N: $u3 - $u2 = $((u3 - u2)), not $((4 * n))" test $((u3 - u2)) -eq $((4 * n)) || rc=1
@@ -372,8 +492,21 @@ insns_testhost_check() {
 	expect "window 4: the vendor module's vCPU run > 0 (svm_vcpu_run or vmx_vcpu_run)" \
 		jq_quiet -e '(.buckets.svm_vcpu_run // 0) + (.buckets.vmx_vcpu_run // 0) > 0' "$d/4.json" || rc=1
 	jq -c '.buckets | to_entries | map(select(.value > 0)) | sort_by(-.value) | .[:15] | from_entries' "$d/4.json"
+	jq -c '.inclusive | to_entries | map(select(.value > 0)) | sort_by(-.value) | .[:15] | from_entries' "$d/4.json"
+	jq -c '{kvm_vm_ioctl: [.buckets.kvm_vm_ioctl, .inclusive.kvm_vm_ioctl], kvm_vcpu_ioctl: [.buckets.kvm_vcpu_ioctl, .inclusive.kvm_vcpu_ioctl],
+		kvm_arch_vcpu_ioctl_run: [.buckets.kvm_arch_vcpu_ioctl_run, .inclusive.kvm_arch_vcpu_ioctl_run], kernel: .total.kernel}' "$d/4.json"
+	expect "window 4: inclusive kvm_vm_ioctl >= its exclusive count and its dirty-log callees' (kvm_arch_sync_dirty_log, kvm_arch_mmu_enable_log_dirty_pt_masked)" \
+		jq_quiet -e '.inclusive.kvm_vm_ioctl >= .buckets.kvm_vm_ioctl + .buckets.kvm_arch_sync_dirty_log
+			+ .buckets.kvm_arch_mmu_enable_log_dirty_pt_masked and .buckets.kvm_vm_ioctl > 0' "$d/4.json" || rc=1
+	expect "window 4: inclusive kvm_vcpu_ioctl >= kvm_arch_vcpu_ioctl_run's >= kvm_mmu_page_fault's exclusive count; L2 entered (vmruns > 0)" \
+		jq_quiet -e '.inclusive.kvm_vcpu_ioctl >= .inclusive.kvm_arch_vcpu_ioctl_run
+			and .inclusive.kvm_arch_vcpu_ioctl_run >= .buckets.kvm_mmu_page_fault and .buckets.kvm_mmu_page_fault > 0
+			and .params.inclusive.vmruns > 0' "$d/4.json" || rc=1
+	expect "window 4: inclusive kvm_vm_ioctl + kvm_vcpu_ioctl <= the kernel's total (different tasks, different stacks)" \
+		jq_quiet -e '.inclusive.kvm_vm_ioctl + .inclusive.kvm_vcpu_ioctl <= .total.kernel' "$d/4.json" || rc=1
 	expect "window 5 (insns-mark run -- insns-loop N: the child counted in system mode): insns_loop = $want" \
 		jq_quiet -e --argjson w $want '.buckets.insns_loop == $w' "$d/5.json" || rc=1
+	expect "window 5: no inclusive count for the user bucket" jq_quiet -e '.inclusive.insns_loop == null' "$d/5.json" || rc=1
 	expect "window 5: more user instructions than window 2 (fork, exec, the loop's start-up)" \
 		test "$(jq .total.user "$d/5.json")" -gt "$u2" || rc=1
 	return $rc
