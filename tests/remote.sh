@@ -120,6 +120,8 @@ check_remote() {
 	expect "run 1: the lost connection reported" grep -q 'round 1, baseline: the connection to 127.0.0.1 is lost' "$d/run1.log" || rc=1
 	expect "run 1: and found again" grep -q 'round 1, baseline: connected again after' "$d/run1.log" || rc=1
 	jq_true "$run/manifest.json" '.target == "'"$standin_target"'" and .rounds == 2 and (.failed_boots | length) == 0' || rc=1
+	echo "--- run 1's report (the start):"
+	sed -n '1,30p' "$run/report.md"
 	expect "run 1: the report names the machine" grep -q "test machine: $standin_target" "$run/report.md" || rc=1
 	expect "run 1: the report compares dlpt-get" grep -q 'dlpt' "$run/report.md" || rc=1
 	# four kexecs, the reboot home: five more boots
