@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,6 +50,25 @@ static inline int cli_bad_option(const char *prog, int c, char **argv)
 	if (!strncmp(word, "--", 2) || !optopt)
 		return cli_usage_error(prog, "unknown option '%s'", word);
 	return cli_usage_error(prog, "unknown option '-%c'", optopt);
+}
+
+/*
+ * A positive count or size on the command line, with an optional K or M suffix (x 1024,
+ * x 1024^2); anything else is PROG's usage error, and the program exits with it.
+ */
+static inline unsigned long cli_size_arg(const char *prog, const char *s, const char *name)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 0);
+
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	if (*end || !v)
+		exit(cli_usage_error(prog, "bad %s '%s': want a positive number (K/M suffix ok)",
+				     name, s));
+	return v;
 }
 
 #endif

@@ -59,18 +59,7 @@ static void touch(volatile char *p, unsigned long pages, unsigned long stride)
 
 static unsigned long arg(const char *s, const char *name)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 0);
-
-	if (*end == 'K' || *end == 'k')
-		v <<= 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		v <<= 20, end++;
-	if (*end || !v) {
-		exit(cli_usage_error("forkjob", "bad %s '%s': want a positive number (K/M suffix ok)",
-				     name, s));
-	}
-	return v;
+	return cli_size_arg("forkjob", s, name);
 }
 
 static void usage(FILE *f)

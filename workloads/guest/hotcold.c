@@ -46,17 +46,7 @@ static void die(const char *what)
 
 static unsigned long arg(const char *s, const char *name)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 0);
-
-	if (*end == 'K' || *end == 'k')
-		v <<= 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		v <<= 20, end++;
-	if (*end || !v)
-		exit(cli_usage_error("hotcold", "bad %s '%s': want a positive number (K/M suffix ok)",
-				     name, s));
-	return v;
+	return cli_size_arg("hotcold", s, name);
 }
 
 static void usage(FILE *f)
