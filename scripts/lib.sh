@@ -71,6 +71,11 @@ local_kvm_ready() {
 	[ -c /dev/kvm ] || die "no /dev/kvm: load KVM (modprobe kvm_amd or kvm_intel) on this host"
 }
 
+# A kernel's own report of trouble in its log (dmesg, a console): what a test machine's
+# checks (ci/remote, ci/remote-job) count as the kernel failing; testhost/splat.c is the
+# test host's fuller scanner of its console. An extended regular expression.
+KERNEL_SPLATS='Kernel panic|BUG:|Oops|general protection|WARNING:|KASAN|lockdep|possible circular locking|possible recursive locking|soft lockup|rcu_sched self-detected|hung_task|blocked for more than'
+
 # kv FILE KEY: value of KEY=value in FILE
 kv() {
 	sed -n "s/^$2=//p" "$1" | head -n 1

@@ -39,8 +39,7 @@ EOF
 	while [ $((SECONDS - t0)) -lt 300 ]; do
 		sleep 5
 		kill -0 "$standin_pid" 2>/dev/null || { echo "the stand-in machine exited:"; cat "$d/machine.log"; return 1; }
-		ssh -p "$standin_port" -i "$d/client_key" -o UserKnownHostsFile="$d/known_hosts" \
-			-o BatchMode=yes -o ConnectTimeout=5 root@127.0.0.1 true 2>/dev/null || continue
+		standin_ssh true 2>/dev/null || continue
 		echo "the stand-in machine answers ssh after $((SECONDS - t0)) s (port $standin_port)"
 		return 0
 	done
