@@ -445,19 +445,19 @@ $(INSNS_PLUGIN): tcgplugin/insns.c $(LIB) $(SHARED_H) $(QEMU_PLUGIN_DIR)/qemu-pl
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -I$(QEMU_PLUGIN_DIR) $< $(LIB) -lpthread -o $@
 
-$(INSNS_MARK): tcgplugin/insns-mark.c tcgplugin/insns-mark.h $(SHARED_H) | $(OUTPUT)/bin
+$(INSNS_MARK): tcgplugin/insns-mark.c $(SHARED_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@
 
 # insns-loop's code sits at 0x10000000, not at 0x400000 with every other static program
 # (insns-mark's): in a test host a bucket of its addresses counts it alone.
-$(INSNS_LOOP): tests/insns/loop.c tcgplugin/insns-mark.h | $(OUTPUT)/bin
+$(INSNS_LOOP): tests/insns/loop.c $(SHARED_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itcgplugin -static -Wl,-Ttext-segment=0x10000000 $< -o $@
+	$(Q)$(CC) $(CFLAGS) -static -Wl,-Ttext-segment=0x10000000 $< -o $@
 
 # insns-calls (the inclusive counts' call tree, tests/insns.sh) at 0x10800000, for the same
 # reason; every call in its source stays a call (noinline functions, no sibling calls).
-$(INSNS_CALLS): tests/insns/calls.c tcgplugin/insns-mark.h | $(OUTPUT)/bin
+$(INSNS_CALLS): tests/insns/calls.c $(SHARED_H) | $(OUTPUT)/bin
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -fno-optimize-sibling-calls -Itcgplugin -static \
+	$(Q)$(CC) $(CFLAGS) -fno-optimize-sibling-calls -static \
 		-Wl,-Ttext-segment=0x10800000 $< -lpthread -o $@

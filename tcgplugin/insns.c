@@ -31,6 +31,16 @@
  * Windows are numbered 1, 2, ... per QEMU process. A window still open at exit writes
  * nothing (`-d plugin` shows a line).
  *
+ * Phases. Inside a window the guest may split its counts into phases by executing, at a user
+ * address, `nopl 0x4d4d00NN(%rax)` (0f 1f 80 NN 00 4d 4d; insns_mark_phase(NN), NN < 16),
+ * another architectural no-op: from it until the next phase marker or the window's end, the
+ * instructions of every vCPU count in phase NN as well (phase 0 from the window's start).
+ * The document then has "phases": {"NN": {entered, total, buckets}} (exclusive buckets,
+ * only those not 0), null without a phase marker. A phase marker costs a read of every
+ * vCPU's counters under the window's lock and no flush. The marker instruction itself counts
+ * in the phase it ends; the other vCPUs' boundaries are where their counters were read
+ * (exact for the marking vCPU, as the window's end is for the others under thread=multi).
+ *
  * What each count holds, per vCPU index:
  *  - user, kernel: every instruction by its virtual address: kernel is x86-64 Linux's upper
  *    half, address >= 0xffff800000000000 (4- and 5-level paging), user below. The address is
@@ -206,6 +216,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 #define MARK_LEN 3
 static const uint8_t mark_start[MARK_LEN] = { 0x66, 0x87, 0xdb };	/* xchg %bx,%bx */
 static const uint8_t mark_end[MARK_LEN] = { 0x66, 0x87, 0xc9 };	/* xchg %cx,%cx */
+#define PHASE_LEN 7	/* nopl 0x4d4d00NN(%rax): 0f 1f 80 NN 00 4d 4d, phase NN < PHASES */
+#define PHASES 16
 
 /* --- parameters -------------------------------------------------------------------------- */
 static qemu_plugin_id_t plugin_id;
@@ -794,6 +806,21 @@ static _Atomic uint64_t window;		/* the current (or last) window's number */
 static _Atomic bool window_open;
 
 static void vcpu_sync_new(struct vcpu *v, uint64_t w);
+
+/* The window's phases (under window_lock): what each phase counted, and the window's counts
+ * at the last phase marker. Allocated at a window's first phase marker, with the bucket set
+ * of that window (which does not change until the next start). */
+struct phase {
+	uint64_t entered, user, kernel;
+	uint64_t *b;			/* rs.nb exclusive bucket counts */
+};
+static struct {
+	bool used;			/* a phase marker ran in this window */
+	unsigned int cur;		/* the phase counting now */
+	uint32_t nb;			/* the bucket count the arrays were made for */
+	uint64_t user, kernel, *b;	/* the window's counts at the last marker */
+	struct phase p[PHASES];
+} ph;
 
 /* The owner thread's counters moved to the current window (zeroed when it changed), and its
  * inclusive state dropped: the stacks of an earlier window are never used again. */
@@ -1680,6 +1707,114 @@ static int write_file_atomic(const char *name, const char *buf, size_t len)
 	return 0;
 }
 
+/* --- phases (under window_lock) --------------------------------------------------------- */
+static void phases_reset(void)
+{
+	free(ph.b);
+	for (unsigned int i = 0; i < PHASES; i++)
+		free(ph.p[i].b);
+	memset(&ph, 0, sizeof(ph));
+}
+
+/* The window's counts now, summed over vCPUs: user, kernel and the exclusive buckets. */
+static void window_counts(uint64_t w, uint64_t *u, uint64_t *k, uint64_t *b)
+{
+	*u = *k = 0;
+	memset(b, 0, ph.nb * sizeof(*b));
+	for (unsigned int i = 0; i < vcpu_slots; i++) {
+		struct vcpu *v = atomic_load_explicit(&vcpus[i], memory_order_acquire);
+
+		if (!v || atomic_load_explicit(&v->window, memory_order_acquire) != w)
+			continue;
+		*u += atomic_load_explicit(&v->user, memory_order_relaxed);
+		*k += atomic_load_explicit(&v->kernel, memory_order_relaxed);
+		for (uint32_t j = 0; j < ph.nb; j++)
+			b[j] += atomic_load_explicit(&v->bucket[j], memory_order_relaxed);
+	}
+}
+
+/* What the window counted since the last phase marker (its counts now: u, k, b) goes to the
+ * current phase. */
+static void phase_close(uint64_t u, uint64_t k, const uint64_t *b)
+{
+	struct phase *p = &ph.p[ph.cur];
+
+	if (!p->b && !(p->b = calloc(ph.nb ? ph.nb : 1, sizeof(*p->b))))
+		abort();
+	p->user += u > ph.user ? u - ph.user : 0;
+	p->kernel += k > ph.kernel ? k - ph.kernel : 0;
+	for (uint32_t j = 0; j < ph.nb; j++)
+		p->b[j] += b[j] > ph.b[j] ? b[j] - ph.b[j] : 0;
+	ph.user = u;
+	ph.kernel = k;
+	memcpy(ph.b, b, ph.nb * sizeof(*b));
+}
+
+/* A phase marker of window w: phase id counts from the marker's next instruction (rest: the
+ * counts of its TB from there on, which that TB's callback has added already). */
+static void phase_mark(uint64_t w, unsigned int id, const struct counts *rest)
+{
+	uint64_t u, k, *b;
+
+	if (!ph.used) {
+		ph.used = true;
+		ph.nb = rs.nb;
+		ph.cur = 0;
+		ph.p[0].entered = 1;	/* at the window's start */
+		if (!(ph.b = calloc(ph.nb ? ph.nb : 1, sizeof(*ph.b))))
+			abort();
+	}
+	if (!(b = calloc(ph.nb ? ph.nb : 1, sizeof(*b))))
+		abort();
+	window_counts(w, &u, &k, b);
+	u -= rest->user < u ? rest->user : u;
+	k -= rest->kernel < k ? rest->kernel : k;
+	for (uint32_t i = 0; i < rest->nb; i++) {
+		uint32_t j = rest->b[i].bucket;
+
+		if (j < ph.nb)
+			b[j] -= rest->b[i].n < b[j] ? rest->b[i].n : b[j];
+	}
+	phase_close(u, k, b);
+	ph.cur = id;
+	ph.p[id].entered++;
+	free(b);
+}
+
+/* The document's "phases", from the window's counts at its end (tu, tk, btot). */
+static void write_phases(FILE *f, uint64_t tu, uint64_t tk, const uint64_t *btot)
+{
+	bool first = true;
+
+	if (!ph.used) {
+		fputs(",\"phases\":null", f);
+		return;
+	}
+	phase_close(tu, tk, btot);
+	fputs(",\"phases\":{", f);
+	for (unsigned int i = 0; i < PHASES; i++) {
+		const struct phase *p = &ph.p[i];
+		bool bfirst = true;
+
+		if (!p->entered)
+			continue;
+		fprintf(f, "%s\"%u\":{\"entered\":%" PRIu64 ",\"total\":{\"user\":%" PRIu64
+			",\"kernel\":%" PRIu64 ",\"all\":%" PRIu64 "},\"buckets\":{", first ? "" : ",",
+			i, p->entered, p->user, p->kernel, p->user + p->kernel);
+		first = false;
+		for (uint32_t j = 0; p->b && j < ph.nb; j++) {
+			if (!p->b[j])
+				continue;
+			fputs(bfirst ? "" : ",", f);
+			json_string(f, rs.names[j]);
+			fprintf(f, ":%" PRIu64, p->b[j]);
+			bfirst = false;
+		}
+		fputs("}}", f);
+	}
+	fputc('}', f);
+}
+
 /* The window's document, from every vCPU's counters of this window. Under window_lock. */
 static void write_window(uint64_t w, unsigned int ended_on)
 {
@@ -1743,6 +1878,7 @@ static void write_window(uint64_t w, unsigned int ended_on)
 	} else {
 		fputs("},\"inclusive\":null", f);
 	}
+	write_phases(f, tu, tk, btot);
 	fprintf(f, ",\"uncounted_tbs\":%" PRIu64 ",\"params\":{\"outdir\":",
 		atomic_load_explicit(&uncounted_tbs, memory_order_relaxed));
 	json_string(f, outdir);
@@ -1769,7 +1905,7 @@ static void write_window(uint64_t w, unsigned int ended_on)
 	else
 		fputs("null", f);
 	fprintf(f, ",\"ranges\":%zu,\"buckets\":%" PRIu32 ",\"kernel_start\":\"0x%llx\","
-		"\"markers\":{\"start\":\"66 87 db\",\"end\":\"66 87 c9\"},\"counting\":\"tb-exec-callback\","
+		"\"markers\":{\"start\":\"66 87 db\",\"end\":\"66 87 c9\",\"phase\":\"0f 1f 80 NN 00 4d 4d\"},\"counting\":\"tb-exec-callback\","
 		"\"system_emulation\":%s,\"vcpu_slots\":%u,\"target\":",
 		rs.n, rs.nb, KERNEL_START, system_emulation ? "true" : "false", vcpu_slots);
 	json_string(f, target_name);
@@ -1802,6 +1938,7 @@ static void write_window(uint64_t w, unsigned int ended_on)
  * marker, or from the end marker on. */
 struct marker {
 	bool end;
+	int phase;			/* a phase marker's phase, else -1 */
 	const struct counts *rest;
 };
 
@@ -1912,6 +2049,12 @@ static void marker_exec(unsigned int vcpu_index, void *udata)
 	char msg[128];
 
 	pthread_mutex_lock(&window_lock);
+	if (m->phase >= 0) {
+		if (atomic_load(&window_open))
+			phase_mark(atomic_load(&window), (unsigned int)m->phase, m->rest);
+		pthread_mutex_unlock(&window_lock);
+		return;		/* no flush */
+	}
 	if (!m->end) {
 		if (atomic_load(&window_open)) {
 			snprintf(msg, sizeof(msg), "insns: window %" PRIu64 " discarded by a new start\n",
@@ -1919,6 +2062,7 @@ static void marker_exec(unsigned int vcpu_index, void *udata)
 			qemu_plugin_outs(msg);
 		}
 		atomic_fetch_add(&window, 1);
+		phases_reset();
 		incl_window_start();
 		atomic_store_explicit(&window_open, true, memory_order_release);
 		/* The rest of this TB, translated without a callback (or counted for the
@@ -2088,6 +2232,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		struct callsite *cs;
 		struct marker *m;
 		bool end;
+		int phase;
 
 		/*
 		 * Memory callbacks only where QEMU 7.2 resets cpu->plugin_mem_cbs after the
@@ -2142,19 +2287,28 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 								       QEMU_PLUGIN_CB_NO_REGS, NULL);
 			continue;
 		}
-		if (len != MARK_LEN || (cls[i] & 1))
+		if (cls[i] & 1)
 			continue;
-		if (!memcmp(d, mark_start, MARK_LEN))
-			end = false;
-		else if (!memcmp(d, mark_end, MARK_LEN))
+		phase = -1;
+		end = false;
+		if (len == PHASE_LEN && d[0] == 0x0f && d[1] == 0x1f && d[2] == 0x80 &&
+		    d[3] < PHASES && !d[4] && d[5] == 0x4d && d[6] == 0x4d) {
+			if (!counting)
+				continue;	/* outside a window: nothing to split */
+			phase = d[3];
+		} else if (len != MARK_LEN) {
+			continue;
+		} else if (!memcmp(d, mark_end, MARK_LEN)) {
 			end = true;
-		else
+		} else if (memcmp(d, mark_start, MARK_LEN)) {
 			continue;
+		}
 		/* A few per window (the markers' TBs are retranslated after each flush). */
 		m = malloc(sizeof(*m));
 		if (!m)
 			abort();
 		m->end = end;
+		m->phase = phase;
 		m->rest = counts_of(cls, end ? i : i + 1, n, scratch, -1, 0);
 		qemu_plugin_register_vcpu_insn_exec_cb(insn, marker_exec, QEMU_PLUGIN_CB_NO_REGS, m);
 	}

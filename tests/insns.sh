@@ -363,6 +363,25 @@ check_insns_plugin() {
 			and ([.vcpus[] | select(.vcpu != 0) | .user] | add) >= 2 * $w
 			and ([.vcpus[] | select(.vcpu == 0) | .user] | add) < $w' "$t/h/1.json" || rc=1
 
+	# Phases (insns-loop --phases, two windows): phase 1 twice around insns_loop(N), phase 2
+	# once around insns_loop(2N), phase 0 from the start and at the end; exact in user mode.
+	insns_run "$t/p" ranges="$t/ranges" -- "$loop" --mark --phases $n 2 || rc=1
+	jq -c '.phases | map_values({entered, all: .total.all, insns_loop: .buckets.insns_loop})' "$t/p/2.json"
+	expect "phases: 1 holds insns_loop = 2 x $want, 2 holds $((body + 2 * per * n)), 0 none of it; entered 2, 1, 2; they add up to the window" \
+		jq_quiet -e --argjson w "$want" --argjson w2 $((body + 2 * per * n)) '.phases["1"].buckets.insns_loop == 2 * $w
+			and .phases["2"].buckets.insns_loop == $w2 and .phases["0"].buckets.insns_loop == null
+			and .buckets.insns_loop == 2 * $w + $w2
+			and ([.phases[].entered] == [2, 2, 1]) and ([.phases[].total.all] | add) == .total.all
+			and ([.phases[].total.user] | add) == .total.user
+			and .params.markers.phase == "0f 1f 80 NN 00 4d 4d"' "$t/p/2.json" || rc=1
+	expect "a window's phases start afresh: windows 1 and 2 alike" \
+		test "$(jq -c .phases "$t/p/1.json")" = "$(jq -c .phases "$t/p/2.json")" || rc=1
+	expect "no phase marker: phases null" jq_quiet -e '.phases == null' "$t/e/1.json" || rc=1
+	insns_run "$t/p2" -- "$mark" phase 3 || rc=1
+	expect "insns-mark phase 3 outside a window: no document" test -z "$(ls -A "$t/p2")" || rc=1
+	out=$("$mark" phase 16 2>&1); status=$?
+	expect "insns-mark phase 16: exit 2, one line ($out)" test $status -eq 2 -a "$(wc -l <<<"$out")" -eq 1 || rc=1
+
 	# What the plugin costs (logged, not asserted): CPU time of $big iterations (one TB each)
 	# without the plugin, with it but no window, and inside a window (with the loop's ranges,
 	# inclusive counts off and on); and of insns-calls --cost (a call and a return every 2

@@ -21,7 +21,9 @@
  * the faults the lockless fast path could not fix, which take mmu_lock) are read
  * at every phase boundary, and right after the cancel ("disabled": are the huge pages back
  * before any vCPU faults? pf_* during the cancel ioctl, pf_*_since from its end to the end of
- * the after window). One JSON document on stdout.
+ * the after window). One JSON document on stdout. Under a test host with instruction counts
+ * the phases harvest, cancel (the disable ioctl) and recovery (the rest of the after window)
+ * are marked for the plugin (include/insns-mark.h).
  *
  * Usage: harvest [-v VCPUS] [-b BYTES] [-s BACKING] [-n HARVESTS] [-i MS] [-w MS] [-f MS]
  *                [-M] [-I] [-k]
@@ -40,6 +42,7 @@
 
 #include "kvm_util.h"
 #include "../include/cli.h"
+#include "../include/insns-mark.h"
 #include "../include/monoclock.h"
 #include "median.h"
 #include "memstress.h"
@@ -352,6 +355,7 @@ int main(int argc, char *argv[])
 	enable_ns = mono_ns() - t;
 
 	window_begin(&harvest, "harvest");
+	insns_mark_phase(INSNS_PHASE_HARVEST);
 	for (h = 0; h < nr_harvests; h++) {
 		sleep_ms(interval_ms);
 		recs[h].t = (mono_ns() - harvest.t0) / 1e9;
@@ -366,14 +370,17 @@ int main(int argc, char *argv[])
 			recs[h].clear_ns = mono_ns() - t;
 		}
 	}
+	insns_mark_phase(INSNS_PHASE_OTHER);
 	window_end(&harvest);
 
 	if (cancel) {
 		/* The after windows start with the cancel: its stall is part of what the guest sees. */
 		window_begin(&after, "after");
+		insns_mark_phase(INSNS_PHASE_CANCEL);
 		t = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		memstress_disable_dirty_logging(vm, 1);
 		disable_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t;
+		insns_mark_phase(INSNS_PHASE_RECOVERY);
 		disable_ns = mono_ns() - after.t0;
 		disabled = kstats_read();
 		after_first = after;
@@ -381,6 +388,7 @@ int main(int argc, char *argv[])
 		sleep_ms(first_ms);
 		window_end(&after_first);
 		sleep_ms(window_ms - first_ms);
+		insns_mark_phase(INSNS_PHASE_OTHER);
 		window_end(&after);
 	}
 

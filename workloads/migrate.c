@@ -36,6 +36,9 @@
  *   -a MS      the window after a migration ends (default 1000)
  *   -t SECS    give up after SECS (default 600): exit 124, a hang
  *   --accel tcg  QEMU's TCG instead of KVM, to try it where there is no KVM to use
+ * Under a test host with instruction counts (include/insns-mark.h) a cancelled migration
+ * marks phase cancel from migrate_cancel until QEMU says "cancelled", then phase recovery
+ * until its after window ends.
  * Prints one JSON document on stdout; progress on stderr. Exit (README.md, "Exit codes"):
  * 0; 1 stale pages; 2 usage; 3 QEMU, KVM or the guest failed (the work was not done: also
  * a splat on the guest's console, or its job ending); 124 the guest or QEMU hung, or the
@@ -50,6 +53,7 @@
 
 #include "cli.h"
 #include "guestvm.h"
+#include "insns-mark.h"
 #include "median.h"
 
 #define POLL_MS 20
@@ -228,6 +232,8 @@ static struct json_object *migrate_once(struct guestvm **src, int i, bool cancel
 		if (!asked && rounds >= opt.rounds && !strcmp(status, "active")) {
 			asked = true;
 			event(cancel ? "cancel" : "switch-over", i);
+			if (cancel)
+				insns_mark_phase(INSNS_PHASE_CANCEL);
 			dst->expendable = cancel;
 			json_object_put(guestvm_qmp(*src, cancel ? "migrate_cancel" : "migrate-set-parameters",
 						 cancel ? NULL : "{\"downtime-limit\": 60000}"));
@@ -252,10 +258,14 @@ static struct json_object *migrate_once(struct guestvm **src, int i, bool cancel
 	 * during the window, as on a real host) and is reaped after the window.
 	 */
 	run = cancel ? *src : dst;
+	if (cancel)
+		insns_mark_phase(INSNS_PHASE_RECOVERY);
 	s1 = guestvm_stats(run);
 	guestvm_quit(cancel ? dst : *src);
 	guestvm_pump(opt.after_ms);
 	s2 = guestvm_stats(run);
+	if (cancel)
+		insns_mark_phase(INSNS_PHASE_OTHER);
 	guestvm_stop(cancel ? dst : *src);
 	*src = run;
 

@@ -3,14 +3,16 @@
  * The insns plugin's test program (tests/insns.sh): insns_loop(n) executes exactly
  * 4 + 4n instructions for n >= 1 (xor, test, jz; n x {add, nop, dec, jnz}; ret), written in
  * assembly so that no compiler changes it.
- *   loop [--mark] [--threads T] [--between CMD] N [WINDOWS]
+ *   loop [--mark] [--phases] [--threads T] [--between CMD] N [WINDOWS]
  * runs insns_loop(N); --mark: inside a window that this process marks (start; insns_loop(N);
  * end), for user-mode QEMU, where `insns-mark run` cannot see its child; WINDOWS such windows
  * one after the other; --threads T: T threads created inside the window each run
  * insns_loop(N) (T vCPUs under qemu-x86_64), joined before its end; --between CMD: between
  * two windows, outside both, run the shell command CMD with INSNS_LOOP_WINDOW set to the
  * number of windows done (under qemu-x86_64 the shell runs natively, not counted); a CMD
- * that fails stops the program (exit 1).
+ * that fails stops the program (exit 1); --phases (with --mark, no threads): in each window
+ * phase 1, insns_loop(N), phase 2, insns_loop(2N), phase 1, insns_loop(N), phase 0, so that
+ * phase 1 counts 2 x (4 + 4N) loop instructions and phase 2 4 + 8N.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -67,14 +69,14 @@ static unsigned long run(long threads)
 
 int main(int argc, char **argv)
 {
-	int i = 1, mark = 0;
+	int i = 1, mark = 0, phases = 0;
 	const char *between = NULL;
 	long windows = 1, threads = 0;
 	unsigned long sum = 0;
 
 	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
 		if (!strcmp(argv[i], "--help")) {
-			printf("usage: loop [--mark] [--threads T<=64] [--between CMD] N [WINDOWS]\n"
+			printf("usage: loop [--mark] [--phases] [--threads T<=64] [--between CMD] N [WINDOWS]\n"
 			       "The insns plugin's test program: insns_loop(N), 4 + 4N instructions, in\n"
 			       "WINDOWS windows (tests/insns.sh; this file's header).\n"
 			       "Exit: 0; 1 a --between CMD failed; 2 usage.\n"
@@ -84,6 +86,8 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "--mark"))
 			mark = 1;
+		else if (!strcmp(argv[i], "--phases"))
+			phases = 1;
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			threads = strtol(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--between") && i + 1 < argc)
@@ -93,8 +97,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (i >= argc || argc - i > 2 || threads < 0 || threads > 64) {
-		fprintf(stderr, "loop: error: want [--mark] [--threads T<=64] [--between CMD] N [WINDOWS] (loop --help)\n");
+	if (i >= argc || argc - i > 2 || threads < 0 || threads > 64 || (phases && (threads || !mark))) {
+		fprintf(stderr, "loop: error: want [--mark [--phases]] [--threads T<=64] [--between CMD] N [WINDOWS], --phases without threads (loop --help)\n");
 		return 2;
 	}
 	n = strtoul(argv[i], NULL, 0);
@@ -117,7 +121,17 @@ int main(int argc, char **argv)
 		}
 		if (mark)
 			insns_mark_start();
-		sum += run(threads);
+		if (phases) {
+			insns_mark_phase(1);
+			sum += insns_loop(n);
+			insns_mark_phase(2);
+			sum += insns_loop(2 * n);
+			insns_mark_phase(1);
+			sum += insns_loop(n);
+			insns_mark_phase(0);
+		} else {
+			sum += run(threads);
+		}
 		if (mark)
 			insns_mark_end();
 	}

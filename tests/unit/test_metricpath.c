@@ -136,6 +136,28 @@ static void bucket_sums(void **state)
 	json_object_put(o);
 }
 
+/* The plugin's phases (tcgplugin/insns-json.md): an object keyed by the phase's number. */
+static void phases(void **state)
+{
+	struct json_object *o = json_tokener_parse(
+		"{\"insns\": {\"phases\": {"
+		"\"0\": {\"entered\": 2, \"buckets\": {\"kvm_a\": 5, \"queued_spin_lock_slowpath\": 7}},"
+		"\"1\": {\"entered\": 1, \"buckets\": {\"kvm_a\": 100, \"kvm_b\": 20}},"
+		"\"2\": {\"entered\": 1, \"buckets\": {\"kvm_b\": 3000, \"queued_spin_lock_slowpath\": 9}},"
+		"\"12\": {\"entered\": 1, \"buckets\": {\"kvm_a\": 40000}}}},"
+		"\"result\": {\"pages\": 10}}");
+
+	(void)state;
+	assert_non_null(o);
+	assert_true(value(o, "insns.phases.1.buckets[sum:!*_lock_slowpath]") == 120.0);
+	/* phases 1 and 2 together, not 12 */
+	assert_true(value(o, "insns.phases[sum:1|2].buckets[sum:!*_lock_slowpath]") == 3120.0);
+	assert_true(value(o, "insns.phases[sum].buckets[sum:*_lock_slowpath]") == 16.0);
+	assert_true(value(o, "ratio(insns.phases[sum:1|2].buckets[sum:kvm_*],result.pages)") == 312.0);
+	assert_true(isnan(value(o, "insns.phases.3.buckets[sum:*]")));	/* a phase not entered */
+	json_object_put(o);
+}
+
 static void ratios(void **state)
 {
 	struct json_object *o = doc();
@@ -248,6 +270,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(syntax),
 		cmocka_unit_test(bucket_sums),
+		cmocka_unit_test(phases),
 		cmocka_unit_test(ratios),
 		cmocka_unit_test(no_value),
 		cmocka_unit_test(array_selectors),
