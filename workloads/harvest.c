@@ -16,7 +16,11 @@
  *            wall clock, and the CPU time of the thread in the ioctl, which leaves out
  *            the time the vCPU threads ran when the collapse walk yielded to them
  *   after    the update rate and the vCPU faults right after the cancel: the first -f ms
- *            ("after_first", where a refault storm shows) and the whole -w ms ("after")
+ *            ("after_first", where a refault storm shows) and the whole -w ms ("after").
+ *            With -x PASSES (fixed work, for instruction counts): before the cancel every
+ *            vCPU writes all of its memory once more after the last harvest and then waits,
+ *            so that the cancel finds the same SPTEs every time and runs alone; after it the
+ *            vCPUs write exactly PASSES passes and wait ("after_first": the first of them)
  * KVM's own stats (pages_4k/2m/1g; pf_taken, pf_fixed, pf_fast summed over vCPUs, and pf_slow:
  * the faults the lockless fast path could not fix, which take mmu_lock) are read
  * at every phase boundary, and right after the cancel ("disabled": are the huge pages back
@@ -73,7 +77,10 @@ static struct stats_fd vcpu_stats[KVM_MAX_VCPUS];
 static struct stats_fd vm_stats;
 static uint64_t *pass_end[KVM_MAX_VCPUS];	/* ns timestamp at the end of each pass */
 static _Atomic uint64_t passes[KVM_MAX_VCPUS];
+static _Atomic uint64_t run_until = UINT64_MAX;	/* -x: a vCPU waits once it has this many passes */
 static atomic_bool stop_vcpus;
+
+static void sleep_ms(unsigned int ms);
 
 static uint64_t clock_ns(clockid_t clock)
 {
@@ -133,6 +140,10 @@ static void vcpu_worker(struct memstress_vcpu_args *args)
 	while (!atomic_load(&stop_vcpus)) {
 		uint64_t n;
 
+		if (atomic_load(&passes[i]) >= atomic_load(&run_until)) {
+			sleep_ms(1);
+			continue;
+		}
 		vcpu_run(vcpu);
 		TEST_ASSERT(get_ucall(vcpu, NULL) == UCALL_SYNC,
 			    "vCPU %d: unexpected exit %s", i,
@@ -258,7 +269,7 @@ static void wait_passes(uint64_t want)
 static void usage(const char *name)
 {
 	printf("usage: %s [-v VCPUS] [-b BYTES] [-s BACKING] [-n HARVESTS] [-i MS] [-w MS] [-f MS]\n"
-	       "         [-M] [-I] [-k]\n"
+	       "         [-M] [-I] [-k | -x PASSES]\n"
 	       " -v  vCPUs writing continuously (default 2)\n"
 	       " -b  bytes of guest memory per vCPU, with suffix (default 64M)\n"
 	       " -n  harvests while the vCPUs write (default 5)\n"
@@ -268,6 +279,8 @@ static void usage(const char *name)
 	       " -M  manual protect: KVM_GET_DIRTY_LOG then KVM_CLEAR_DIRTY_LOG per harvest\n"
 	       " -I  with -M, KVM_DIRTY_LOG_INITIALLY_SET: no write-protect when logging starts\n"
 	       " -k  keep dirty logging on at the end (no cancel, no after window)\n"
+	       " -x  fixed work around the cancel: the vCPUs stop for it after a whole pass, then\n"
+	       "     write PASSES passes (the after windows; -f and -w's after part unused)\n"
 	       " -h, --help  this text\n"
 	       "Exit: 0; 1 a check failed (TEST_ASSERT); 2 usage; 4 skipped (KSFT_SKIP).\n"
 	       "Example (the ci profile's harvest, one JSON document on stdout):\n"
@@ -281,6 +294,8 @@ int main(int argc, char *argv[])
 	enum vm_mem_backing_src_type backing = DEFAULT_VM_MEM_SRC;
 	uint64_t bytes = 64ull << 20, pages_per_vcpu, start, t;
 	unsigned int nr_harvests = 5, interval_ms = 100, window_ms = 1000, first_ms = 100;
+	unsigned int exact = 0;
+	uint64_t hold = 0;
 	bool manual = false, initially_set = false, cancel = true;
 	struct window before, harvest, after, after_first;
 	struct harvest_rec *recs;
@@ -295,7 +310,7 @@ int main(int argc, char *argv[])
 	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hv:b:s:n:i:w:f:MIk", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hv:b:s:n:i:w:f:MIkx:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'v': nr_vcpus = atoi_positive("vCPUs", optarg); break;
 		case 'b': bytes = parse_size(optarg); break;
@@ -307,6 +322,7 @@ int main(int argc, char *argv[])
 		case 'M': manual = true; break;
 		case 'I': initially_set = true; break;
 		case 'k': cancel = false; break;
+		case 'x': exact = atoi_positive("passes", optarg); break;
 		case 'h': usage(argv[0]); return EXIT_OK;
 		default: return cli_bad_option("harvest", opt, argv);
 		}
@@ -314,7 +330,9 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(nr_vcpus <= KVM_MAX_VCPUS);
 	if (initially_set && !manual)
 		TEST_FAIL("-I needs -M");
-	if (first_ms > window_ms)
+	if (exact && !cancel)
+		TEST_FAIL("-x needs the cancel: drop -k");
+	if (first_ms > window_ms && !exact)
 		TEST_FAIL("-f %u is longer than the -w %u window", first_ms, window_ms);
 
 	vm = memstress_create_vm(VM_MODE_DEFAULT, nr_vcpus, bytes, 1, backing, true);
@@ -373,6 +391,15 @@ int main(int argc, char *argv[])
 	insns_mark_phase(INSNS_PHASE_OTHER);
 	window_end(&harvest);
 
+	if (cancel && exact) {
+		/* A pass running at the last harvest, then a whole one after it: then wait. */
+		for (i = 0; i < nr_vcpus; i++)
+			if (atomic_load(&passes[i]) > hold)
+				hold = atomic_load(&passes[i]);
+		hold += 2;
+		atomic_store(&run_until, hold);
+		wait_passes(hold);
+	}
 	if (cancel) {
 		/* The after windows start with the cancel: its stall is part of what the guest sees. */
 		window_begin(&after, "after");
@@ -385,9 +412,17 @@ int main(int argc, char *argv[])
 		disabled = kstats_read();
 		after_first = after;
 		after_first.name = "after_first";
-		sleep_ms(first_ms);
-		window_end(&after_first);
-		sleep_ms(window_ms - first_ms);
+		if (exact) {
+			atomic_store(&run_until, hold + 1);
+			wait_passes(hold + 1);
+			window_end(&after_first);
+			atomic_store(&run_until, hold + exact);
+			wait_passes(hold + exact);
+		} else {
+			sleep_ms(first_ms);
+			window_end(&after_first);
+			sleep_ms(window_ms - first_ms);
+		}
 		insns_mark_phase(INSNS_PHASE_OTHER);
 		window_end(&after);
 	}
@@ -397,10 +432,11 @@ int main(int argc, char *argv[])
 
 	printf("{\n  \"tool\": \"harvest\",\n  \"vcpus\": %d,\n  \"bytes_per_vcpu\": %lu,\n"
 	       "  \"pages_per_vcpu\": %lu,\n  \"backing\": \"%s\",\n  \"manual_protect\": %s,\n"
-	       "  \"initially_set\": %s,\n  \"interval_ms\": %u,\n  \"cancelled\": %s,\n",
+	       "  \"initially_set\": %s,\n  \"interval_ms\": %u,\n  \"cancelled\": %s,\n"
+	       "  \"exact_passes\": %u,\n",
 	       nr_vcpus, bytes, pages_per_vcpu, vm_mem_backing_src_alias(backing)->name,
 	       manual ? "true" : "false", initially_set ? "true" : "false", interval_ms,
-	       cancel ? "true" : "false");
+	       cancel ? "true" : "false", exact);
 	printf("  \"populated\": {\"pages_4k\": %lu, \"pages_2m\": %lu, \"pages_1g\": %lu},\n",
 	       populated.pages_4k, populated.pages_2m, populated.pages_1g);
 	printf("  \"enable_dirty_log_s\": %.6f,\n", enable_ns / 1e9);
