@@ -1716,6 +1716,37 @@ static void phases_reset(void)
 	memset(&ph, 0, sizeof(ph));
 }
 
+/* One phase bucket array of the old set moved to the new one (rs), by name. */
+static uint64_t *phase_array_remap(uint64_t *a, const struct range_set *old)
+{
+	uint64_t *n;
+
+	if (!a)
+		return NULL;
+	if (!(n = calloc(rs.nb ? rs.nb : 1, sizeof(*n))))
+		abort();
+	for (uint32_t b = 0; b < old->nb; b++) {
+		int64_t to = a[b] ? bucket_named(&rs, old->names[b]) : -1;
+
+		if (to >= 0)
+			n[to] += a[b];
+	}
+	free(a);
+	return n;
+}
+
+/* The ranges replaced at a window's start (ranges_refresh, every vCPU stopped) after a phase
+ * marker of that window ran before the start's flush: its arrays follow the new set. */
+static void phases_remap(const struct range_set *old)
+{
+	if (!ph.used)
+		return;
+	ph.b = phase_array_remap(ph.b, old);
+	for (unsigned int i = 0; i < PHASES; i++)
+		ph.p[i].b = phase_array_remap(ph.p[i].b, old);
+	ph.nb = rs.nb;
+}
+
 /* The window's counts now, summed over vCPUs: user, kernel and the exclusive buckets. */
 static void window_counts(uint64_t w, uint64_t *u, uint64_t *k, uint64_t *b)
 {
@@ -1790,6 +1821,8 @@ static void write_phases(FILE *f, uint64_t tu, uint64_t tk, const uint64_t *btot
 		fputs(",\"phases\":null", f);
 		return;
 	}
+	if (ph.nb != rs.nb)	/* phases_remap keeps them equal */
+		abort();
 	phase_close(tu, tk, btot);
 	fputs(",\"phases\":{", f);
 	for (unsigned int i = 0; i < PHASES; i++) {
@@ -2026,6 +2059,7 @@ static void ranges_refresh(uint64_t w)
 		free(v);
 	}
 	incl_remap(&old);
+	phases_remap(&old);
 	incl_on = incl_arg && rs.nb;
 	set_free(&old);
 	ranges_reloads++;
@@ -2293,7 +2327,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		end = false;
 		if (len == PHASE_LEN && d[0] == 0x0f && d[1] == 0x1f && d[2] == 0x80 &&
 		    d[3] < PHASES && !d[4] && d[5] == 0x4d && d[6] == 0x4d) {
-			if (!counting)
+			if (!counting && !start_marker)
 				continue;	/* outside a window: nothing to split */
 			phase = d[3];
 		} else if (len != MARK_LEN) {
