@@ -27,7 +27,10 @@ int resultset_list(const char *dir, bool want_dirs, char **names, int max)
 		struct stat st;
 		size_t len = strlen(e->d_name);
 
-		if (e->d_name[0] == '.' || (want_dirs && !strcmp(e->d_name, "raw")))
+		/* raw/: a workload's logs; insns/: the plugin's directory in a test host's share
+		 * (ci/bench gives each kernel its directory of the run as its share) */
+		if (e->d_name[0] == '.' ||
+		    (want_dirs && (!strcmp(e->d_name, "raw") || !strcmp(e->d_name, "insns"))))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (stat(path, &st))

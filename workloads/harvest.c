@@ -30,7 +30,7 @@
  * are marked for the plugin (include/insns-mark.h).
  *
  * Usage: harvest [-v VCPUS] [-b BYTES] [-s BACKING] [-n HARVESTS] [-i MS] [-w MS] [-f MS]
- *                [-M] [-I] [-k]
+ *                [-M] [-I] [-k | -x PASSES]
  * Exit: 0; 1 a TEST_ASSERT failed; 2 usage; 4 skipped (TEST_REQUIRE: kselftest's KSFT_SKIP).
  */
 #include <getopt.h>
@@ -76,8 +76,10 @@ static struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 static struct stats_fd vcpu_stats[KVM_MAX_VCPUS];
 static struct stats_fd vm_stats;
 static uint64_t *pass_end[KVM_MAX_VCPUS];	/* ns timestamp at the end of each pass */
+static uint64_t *pass_start[KVM_MAX_VCPUS];	/* ... and at its start (KVM_RUN entered) */
 static _Atomic uint64_t passes[KVM_MAX_VCPUS];
 static _Atomic uint64_t run_until = UINT64_MAX;	/* -x: a vCPU waits once it has this many passes */
+static atomic_bool held[KVM_MAX_VCPUS];		/* -x: the vCPU is waiting, not in KVM_RUN */
 static atomic_bool stop_vcpus;
 
 static void sleep_ms(unsigned int ms);
@@ -140,10 +142,15 @@ static void vcpu_worker(struct memstress_vcpu_args *args)
 	while (!atomic_load(&stop_vcpus)) {
 		uint64_t n;
 
-		if (atomic_load(&passes[i]) >= atomic_load(&run_until)) {
+		n = atomic_load(&passes[i]);
+		if (n >= atomic_load(&run_until)) {
+			atomic_store(&held[i], true);
 			sleep_ms(1);
 			continue;
 		}
+		atomic_store(&held[i], false);
+		if (n < MAX_PASSES)
+			pass_start[i][n] = mono_ns();
 		vcpu_run(vcpu);
 		TEST_ASSERT(get_ucall(vcpu, NULL) == UCALL_SYNC,
 			    "vCPU %d: unexpected exit %s", i,
@@ -157,7 +164,8 @@ static void vcpu_worker(struct memstress_vcpu_args *args)
 
 /*
  * Passes vCPU @i had completed at time @t, interpolated linearly inside the pass that was
- * running then, so that a window shorter than a pass still gets its share of the writes.
+ * running then (from its start to its end: a vCPU held between passes by -x writes nothing),
+ * so that a window shorter than a pass still gets its share of the writes.
  */
 static double progress_at(int i, uint64_t t, uint64_t start)
 {
@@ -177,7 +185,7 @@ static double progress_at(int i, uint64_t t, uint64_t start)
 	}
 	if (lo == n)		/* inside the running pass: count it as not started */
 		return (double)n;
-	prev = lo ? pass_end[i][lo - 1] : start;
+	prev = pass_start[i][lo] ? pass_start[i][lo] : lo ? pass_end[i][lo - 1] : start;
 	if (t <= prev)
 		return (double)lo;
 	return lo + (double)(t - prev) / (double)(pass_end[i][lo] - prev);
@@ -266,6 +274,41 @@ static void wait_passes(uint64_t want)
 			sleep_ms(1);
 }
 
+static uint64_t max_passes(void)
+{
+	uint64_t m = 0;
+	int i;
+
+	for (i = 0; i < nr_vcpus; i++)
+		if (atomic_load(&passes[i]) > m)
+			m = atomic_load(&passes[i]);
+	return m;
+}
+
+/*
+ * -x: every vCPU runs to @want passes and waits there, outside KVM_RUN. A vCPU that was
+ * already past @want when the limit was set (it entered KVM_RUN before) raises it for all,
+ * so that they stop at one count; returns that count.
+ */
+static uint64_t hold_vcpus(uint64_t want)
+{
+	for (;;) {
+		bool all;
+		int i;
+
+		atomic_store(&run_until, want);
+		do {
+			sleep_ms(1);
+			all = true;
+			for (i = 0; i < nr_vcpus; i++)
+				all &= atomic_load(&held[i]) && atomic_load(&passes[i]) >= want;
+		} while (!all);
+		if (max_passes() == want)
+			return want;
+		want = max_passes();
+	}
+}
+
 static void usage(const char *name)
 {
 	printf("usage: %s [-v VCPUS] [-b BYTES] [-s BACKING] [-n HARVESTS] [-i MS] [-w MS] [-f MS]\n"
@@ -352,7 +395,8 @@ int main(int argc, char *argv[])
 		vcpus[i] = memstress_args.vcpu_args[i].vcpu;
 		stats_open(&vcpu_stats[i], vcpu_get_stats_fd(vcpus[i]));
 		pass_end[i] = calloc(MAX_PASSES, sizeof(uint64_t));
-		TEST_ASSERT(pass_end[i], "out of memory");
+		pass_start[i] = calloc(MAX_PASSES, sizeof(uint64_t));
+		TEST_ASSERT(pass_end[i] && pass_start[i], "out of memory");
 	}
 	nbits = DIV_ROUND_UP(memstress_args.size / memstress_args.guest_page_size, 64) * 64;
 	bitmaps[0] = bitmap_zalloc(nbits);
@@ -391,15 +435,8 @@ int main(int argc, char *argv[])
 	insns_mark_phase(INSNS_PHASE_OTHER);
 	window_end(&harvest);
 
-	if (cancel && exact) {
-		/* A pass running at the last harvest, then a whole one after it: then wait. */
-		for (i = 0; i < nr_vcpus; i++)
-			if (atomic_load(&passes[i]) > hold)
-				hold = atomic_load(&passes[i]);
-		hold += 2;
-		atomic_store(&run_until, hold);
-		wait_passes(hold);
-	}
+	if (cancel && exact)
+		hold = hold_vcpus(max_passes() + 2);
 	if (cancel) {
 		/* The after windows start with the cancel: its stall is part of what the guest sees. */
 		window_begin(&after, "after");
@@ -413,11 +450,9 @@ int main(int argc, char *argv[])
 		after_first = after;
 		after_first.name = "after_first";
 		if (exact) {
-			atomic_store(&run_until, hold + 1);
-			wait_passes(hold + 1);
+			hold_vcpus(hold + 1);
 			window_end(&after_first);
-			atomic_store(&run_until, hold + exact);
-			wait_passes(hold + exact);
+			hold_vcpus(hold + exact);
 		} else {
 			sleep_ms(first_ms);
 			window_end(&after_first);
