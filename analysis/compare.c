@@ -101,28 +101,41 @@ struct family {
 static struct family families[MAX_ROWS];
 static int nfamilies;
 
-/* Repetitions whose JSON has an "insns" document with per-function buckets (the TCG
- * plugin's: null without testhost --insns, or for a repetition without a window of its own).
- * perf's counts on a real machine (source "perf", buckets null) leave the gate-insns rows
- * of KVM's functions without a value: there the wall-clock family, whose noise on hardware
- * is what the thresholds were set for, gates (*perf counts the ones with perf's). */
-static size_t insns_reps(const struct reps *r, size_t *perf)
+/* Repetitions whose JSON has an "insns" document (an object: null without testhost
+ * --insns, or for a repetition without a window of its own). */
+static size_t insns_reps(const struct reps *r)
 {
-	struct json_object *insns, *buckets;
+	struct json_object *insns;
 	size_t with = 0;
 
-	*perf = 0;
-	for (size_t i = 0; i < r->n; i++) {
-		if (!json_object_object_get_ex(r->doc[i], "insns", &insns) ||
-		    !json_object_is_type(insns, json_type_object))
-			continue;
-		if (json_object_object_get_ex(insns, "buckets", &buckets) &&
-		    json_object_is_type(buckets, json_type_object))
-			with++;
-		else
-			++*perf;
-	}
+	for (size_t i = 0; i < r->n; i++)
+		with += json_object_object_get_ex(r->doc[i], "insns", &insns) &&
+			json_object_is_type(insns, json_type_object);
 	return with;
+}
+
+/* Repetitions in which expr has a value. */
+static size_t valued_reps(const struct reps *r, const char *expr)
+{
+	size_t with = 0;
+	double v;
+
+	for (size_t i = 0; i < r->n; i++)
+		with += metricpath_value(r->doc[i], expr, NULL, &v) == 1;
+	return with;
+}
+
+/* Whether one of wl's gate-insns metrics has a value in 2 repetitions a side. perf's counts
+ * on a real machine (insns source "perf": totals, no per-function buckets) leave the rows of
+ * KVM's functions without one, and a time-driven workload its fixed-work rows: a family of
+ * rows without values would gate nothing. */
+static bool insns_rows_valued(const char *wl, const struct reps *b, const struct reps *n)
+{
+	for (int k = 0; k < nmetrics; k++)
+		if (metrics[k].gate_insns && !fnmatch(metrics[k].workloads, wl, 0) &&
+		    valued_reps(b, metrics[k].path) >= 2 && valued_reps(n, metrics[k].path) >= 2)
+			return true;
+	return false;
 }
 
 /* The family of mode/wl (b, n: its repetitions in the two sets); NULL when no gate-insns
@@ -131,7 +144,8 @@ static const struct family *choose_family(const char *mode, const char *wl,
 					  const struct reps *b, const struct reps *n)
 {
 	bool any_insns = false, any_wall = false;
-	size_t bi, bd, ni, nd, bp, np;
+	size_t bi, bd, ni, nd;
+	bool valued;
 	struct family *f;
 	int k;
 
@@ -145,18 +159,19 @@ static const struct family *choose_family(const char *mode, const char *wl,
 	f = &families[nfamilies++];
 	snprintf(f->mode, sizeof(f->mode), "%.63s", mode);
 	snprintf(f->workload, sizeof(f->workload), "%.63s", wl);
-	bi = insns_reps(b, &bp), bd = b->n;
-	ni = insns_reps(n, &np), nd = n->n;
-	f->insns = any_insns && bi >= 2 && ni >= 2;
+	bi = insns_reps(b), bd = b->n;
+	ni = insns_reps(n), nd = n->n;
+	valued = any_insns && bi >= 2 && ni >= 2 && insns_rows_valued(wl, b, n);
+	f->insns = valued;
 	if (f->insns)
 		snprintf(f->why, sizeof(f->why), "instruction counts (`gate-insns`): both sets carry "
 			 "insns (%zu/%zu base, %zu/%zu new repetitions)", bi, bd, ni, nd);
 	else if (!any_insns)
 		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): no `gate-insns` metric "
 			 "applies to this workload");
-	else if (!bi && !ni && (bp || np))
-		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): perf's instruction counts "
-			 "only (a real machine: no per-function buckets), reported, not gated");
+	else if (bi >= 2 && ni >= 2)
+		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): its `gate-insns` rows have "
+			 "no value in these sets (e.g. perf's counts: no per-function buckets)");
 	else if (!bi && !ni)
 		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): no insns in either set "
 			 "(instruction counts need `ci/bench --insns` or INSNS=1)");
