@@ -101,16 +101,27 @@ struct family {
 static struct family families[MAX_ROWS];
 static int nfamilies;
 
-/* Repetitions whose JSON has an "insns" document (an object: null without testhost
- * --insns, or for a repetition without a window of its own). */
-static size_t insns_reps(const struct reps *r)
+/* Repetitions whose JSON has an "insns" document of the TCG plugin (an object with
+ * per-function buckets: null without testhost --insns, or for a repetition without a window
+ * of its own); *perf: those with perf's (a host booted into the kernel: source "perf",
+ * totals only). perf's counts are reported, never gated: on hardware they count the VMM's
+ * threads host side only (not the guest's kernel), and no threshold was measured for them. */
+static size_t insns_reps(const struct reps *r, size_t *perf)
 {
-	struct json_object *insns;
+	struct json_object *insns, *buckets;
 	size_t with = 0;
 
-	for (size_t i = 0; i < r->n; i++)
-		with += json_object_object_get_ex(r->doc[i], "insns", &insns) &&
-			json_object_is_type(insns, json_type_object);
+	*perf = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (!json_object_object_get_ex(r->doc[i], "insns", &insns) ||
+		    !json_object_is_type(insns, json_type_object))
+			continue;
+		if (json_object_object_get_ex(insns, "buckets", &buckets) &&
+		    json_object_is_type(buckets, json_type_object))
+			with++;
+		else
+			++*perf;
+	}
 	return with;
 }
 
@@ -125,17 +136,25 @@ static size_t valued_reps(const struct reps *r, const char *expr)
 	return with;
 }
 
-/* Whether one of wl's gate-insns metrics has a value in 2 repetitions a side. perf's counts
- * on a real machine (insns source "perf": totals, no per-function buckets) leave the rows of
- * KVM's functions without one, and a time-driven workload its fixed-work rows: a family of
- * rows without values would gate nothing. */
-static bool insns_rows_valued(const char *wl, const struct reps *b, const struct reps *n)
+/* Whether one of wl's gate-insns metrics has a value in 2 repetitions a side (2), in one
+ * set only (1), or in neither (0): a family of rows without values would gate nothing. */
+static int insns_rows_valued(const char *wl, const struct reps *b, const struct reps *n)
 {
-	for (int k = 0; k < nmetrics; k++)
-		if (metrics[k].gate_insns && !fnmatch(metrics[k].workloads, wl, 0) &&
-		    valued_reps(b, metrics[k].path) >= 2 && valued_reps(n, metrics[k].path) >= 2)
-			return true;
-	return false;
+	int best = 0;
+
+	for (int k = 0; k < nmetrics; k++) {
+		size_t vb, vn;
+
+		if (!metrics[k].gate_insns || fnmatch(metrics[k].workloads, wl, 0))
+			continue;
+		vb = valued_reps(b, metrics[k].path);
+		vn = valued_reps(n, metrics[k].path);
+		if (vb >= 2 && vn >= 2)
+			return 2;
+		if (vb >= 2 || vn >= 2)
+			best = 1;
+	}
+	return best;
 }
 
 /* The family of mode/wl (b, n: its repetitions in the two sets); NULL when no gate-insns
@@ -144,8 +163,8 @@ static const struct family *choose_family(const char *mode, const char *wl,
 					  const struct reps *b, const struct reps *n)
 {
 	bool any_insns = false, any_wall = false;
-	size_t bi, bd, ni, nd;
-	bool valued;
+	size_t bi, bd, ni, nd, bp, np;
+	int valued = 0;
 	struct family *f;
 	int k;
 
@@ -159,26 +178,34 @@ static const struct family *choose_family(const char *mode, const char *wl,
 	f = &families[nfamilies++];
 	snprintf(f->mode, sizeof(f->mode), "%.63s", mode);
 	snprintf(f->workload, sizeof(f->workload), "%.63s", wl);
-	bi = insns_reps(b), bd = b->n;
-	ni = insns_reps(n), nd = n->n;
-	valued = any_insns && bi >= 2 && ni >= 2 && insns_rows_valued(wl, b, n);
-	f->insns = valued;
-	if (f->insns)
+	bi = insns_reps(b, &bp), bd = b->n;
+	ni = insns_reps(n, &np), nd = n->n;
+	if (any_insns && bi >= 2 && ni >= 2)
+		valued = insns_rows_valued(wl, b, n);
+	f->insns = valued == 2;
+	if (f->insns) {
 		snprintf(f->why, sizeof(f->why), "instruction counts (`gate-insns`): both sets carry "
 			 "insns (%zu/%zu base, %zu/%zu new repetitions)", bi, bd, ni, nd);
-	else if (!any_insns)
+	} else if (!any_insns) {
 		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): no `gate-insns` metric "
 			 "applies to this workload");
-	else if (bi >= 2 && ni >= 2)
+	} else if (bi >= 2 && ni >= 2) {
 		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): its `gate-insns` rows have "
-			 "no value in these sets (e.g. perf's counts: no per-function buckets)");
-	else if (!bi && !ni)
+			 "%s", valued ? "values in one set only (2 repetitions a side needed)" :
+			 "no value in these sets");
+		fprintf(stderr, "compare: warning: %s/%s gated on wall clock: %s\n", mode, wl,
+			f->why + strlen("wall clock (`gate-wall`): "));
+	} else if (!bi && !ni && bp && np) {
+		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): perf's instruction counts "
+			 "(a host booted into the kernel: totals only), reported, not gated");
+	} else if (!bi && !ni && !bp && !np) {
 		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): no insns in either set "
 			 "(instruction counts need `ci/bench --insns` or INSNS=1)");
-	else {
+	} else {
 		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): %s (%zu/%zu base, %zu/%zu "
 			 "new repetitions with insns; 2 a side needed)", (bi >= 2) != (ni >= 2) ?
-			 "insns in one set only" : "too few repetitions with insns", bi, bd, ni, nd);
+			 ((bp || np) ? "the plugin's insns in one set, perf's in the other" :
+			  "insns in one set only") : "too few repetitions with insns", bi, bd, ni, nd);
 		fprintf(stderr, "compare: warning: %s/%s gated on wall clock: %s\n", mode, wl,
 			f->why + strlen("wall clock (`gate-wall`): "));
 	}

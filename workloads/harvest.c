@@ -468,10 +468,10 @@ int main(int argc, char *argv[])
 	printf("{\n  \"tool\": \"harvest\",\n  \"vcpus\": %d,\n  \"bytes_per_vcpu\": %lu,\n"
 	       "  \"pages_per_vcpu\": %lu,\n  \"backing\": \"%s\",\n  \"manual_protect\": %s,\n"
 	       "  \"initially_set\": %s,\n  \"interval_ms\": %u,\n  \"cancelled\": %s,\n"
-	       "  \"exact_passes\": %u,\n",
+	       "  \"exact_passes\": %u,\n  \"fixed_work\": %s,\n",
 	       nr_vcpus, bytes, pages_per_vcpu, vm_mem_backing_src_alias(backing)->name,
 	       manual ? "true" : "false", initially_set ? "true" : "false", interval_ms,
-	       cancel ? "true" : "false", exact);
+	       cancel ? "true" : "false", exact, exact ? "1" : "null");
 	printf("  \"populated\": {\"pages_4k\": %lu, \"pages_2m\": %lu, \"pages_1g\": %lu},\n",
 	       populated.pages_4k, populated.pages_2m, populated.pages_1g);
 	printf("  \"enable_dirty_log_s\": %.6f,\n", enable_ns / 1e9);
