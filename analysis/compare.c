@@ -165,6 +165,7 @@ static const struct family *choose_family(const char *mode, const char *wl,
 	bool any_insns = false, any_wall = false;
 	size_t bi, bd, ni, nd, bp, np;
 	int valued = 0;
+	bool warn = false;	/* a set lacks what the other has: said on stderr too */
 	struct family *f;
 	int k;
 
@@ -193,8 +194,7 @@ static const struct family *choose_family(const char *mode, const char *wl,
 		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): its `gate-insns` rows have "
 			 "%s", valued ? "values in one set only (2 repetitions a side needed)" :
 			 "no value in these sets");
-		fprintf(stderr, "compare: warning: %s/%s gated on wall clock: %s\n", mode, wl,
-			f->why + strlen("wall clock (`gate-wall`): "));
+		warn = true;
 	} else if (!bi && !ni && bp && np) {
 		snprintf(f->why, sizeof(f->why), "wall clock (`gate-wall`): perf's instruction counts "
 			 "(a host booted into the kernel: totals only), reported, not gated");
@@ -206,9 +206,11 @@ static const struct family *choose_family(const char *mode, const char *wl,
 			 "new repetitions with insns; 2 a side needed)", (bi >= 2) != (ni >= 2) ?
 			 ((bp || np) ? "the plugin's insns in one set, perf's in the other" :
 			  "insns in one set only") : "too few repetitions with insns", bi, bd, ni, nd);
+		warn = true;
+	}
+	if (warn)
 		fprintf(stderr, "compare: warning: %s/%s gated on wall clock: %s\n", mode, wl,
 			f->why + strlen("wall clock (`gate-wall`): "));
-	}
 	return f;
 }
 

@@ -167,7 +167,7 @@ static void vcpu_worker(struct memstress_vcpu_args *args)
  * running then (from its start to its end: a vCPU held between passes by -x writes nothing),
  * so that a window shorter than a pass still gets its share of the writes.
  */
-static double progress_at(int i, uint64_t t, uint64_t start)
+static double progress_at(int i, uint64_t t)
 {
 	uint64_t n = atomic_load(&passes[i]);
 	uint64_t lo = 0, hi, prev;
@@ -185,7 +185,7 @@ static double progress_at(int i, uint64_t t, uint64_t start)
 	}
 	if (lo == n)		/* inside the running pass: count it as not started */
 		return (double)n;
-	prev = pass_start[i][lo] ? pass_start[i][lo] : lo ? pass_end[i][lo - 1] : start;
+	prev = pass_start[i][lo];	/* recorded for every pass that ran (lo < n <= MAX_PASSES) */
 	if (t <= prev)
 		return (double)lo;
 	return lo + (double)(t - prev) / (double)(pass_end[i][lo] - prev);
@@ -197,15 +197,14 @@ struct window {
 	struct kstats k0, k1;
 };
 
-static void print_window(const struct window *w, uint64_t pages_per_vcpu, uint64_t start,
-			 bool last)
+static void print_window(const struct window *w, uint64_t pages_per_vcpu, bool last)
 {
 	double secs = (w->t1 - w->t0) / 1e9, pages = 0;
 	int i;
 
 	printf("    \"%s\": {\"seconds\": %.6f, \"vcpu_pages_per_s\": [", w->name, secs);
 	for (i = 0; i < nr_vcpus; i++) {
-		double p = (progress_at(i, w->t1, start) - progress_at(i, w->t0, start)) *
+		double p = (progress_at(i, w->t1) - progress_at(i, w->t0)) *
 			   pages_per_vcpu;
 
 		pages += p;
@@ -293,6 +292,7 @@ static uint64_t max_passes(void)
 static uint64_t hold_vcpus(uint64_t want)
 {
 	for (;;) {
+		uint64_t most;
 		bool all;
 		int i;
 
@@ -303,9 +303,10 @@ static uint64_t hold_vcpus(uint64_t want)
 			for (i = 0; i < nr_vcpus; i++)
 				all &= atomic_load(&held[i]) && atomic_load(&passes[i]) >= want;
 		} while (!all);
-		if (max_passes() == want)
+		most = max_passes();
+		if (most == want)
 			return want;
-		want = max_passes();
+		want = most;
 	}
 }
 
@@ -335,7 +336,7 @@ static void usage(const char *name)
 int main(int argc, char *argv[])
 {
 	enum vm_mem_backing_src_type backing = DEFAULT_VM_MEM_SRC;
-	uint64_t bytes = 64ull << 20, pages_per_vcpu, start, t;
+	uint64_t bytes = 64ull << 20, pages_per_vcpu, t;
 	unsigned int nr_harvests = 5, interval_ms = 100, window_ms = 1000, first_ms = 100;
 	unsigned int exact = 0;
 	uint64_t hold = 0;
@@ -403,7 +404,6 @@ int main(int argc, char *argv[])
 	recs = calloc(nr_harvests, sizeof(*recs));
 	TEST_ASSERT(bitmaps[0] && recs, "out of memory");
 
-	start = mono_ns();
 	memstress_start_vcpu_threads(nr_vcpus, vcpu_worker);
 	wait_passes(1);		/* populated: every page was written once */
 	populated = kstats_read();
@@ -485,11 +485,11 @@ int main(int argc, char *argv[])
 		       after.k1.pf_taken - disabled.pf_taken, after.k1.pf_fast - disabled.pf_fast);
 	}
 	printf("  \"windows\": {\n");
-	print_window(&before, pages_per_vcpu, start, false);
-	print_window(&harvest, pages_per_vcpu, start, !cancel);
+	print_window(&before, pages_per_vcpu, false);
+	print_window(&harvest, pages_per_vcpu, !cancel);
 	if (cancel) {
-		print_window(&after_first, pages_per_vcpu, start, false);
-		print_window(&after, pages_per_vcpu, start, true);
+		print_window(&after_first, pages_per_vcpu, false);
+		print_window(&after, pages_per_vcpu, true);
 	}
 	printf("  },\n  \"harvests\": [\n");
 	for (h = 0; h < nr_harvests; h++)
